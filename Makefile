@@ -1,0 +1,50 @@
+# Two entry points for a fresh machine with python3 (>= 3.11), node/npm and make:
+#   make demo   - install everything, then run the live demo on a local chain
+#   make test   - install everything, then lint and run the whole test suite
+# Both are idempotent: installs re-run only when the lock files change.
+
+PYTHON ?= python3
+POETRY_VERSION := 2.5.1
+TOOLS := .tools
+POETRY := $(TOOLS)/bin/poetry
+VENV := .venv
+PYTEST_ARGS ?=
+
+# Poetry puts the project's virtualenv in ./.venv, never in an activated venv of the caller.
+export POETRY_VIRTUALENVS_IN_PROJECT := true
+export POETRY_NO_INTERACTION := 1
+unexport VIRTUAL_ENV
+
+.PHONY: deps demo test lint bench clean
+
+$(POETRY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11 (or newer) and re-run make.")'
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check poetry==$(POETRY_VERSION)
+
+$(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
+	$(POETRY) sync --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not installed: install Node.js 20+ with npm, then re-run make." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+demo: deps
+	$(VENV)/bin/trade-executor demo
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: deps
+	@for f in benchmarks/*.py; do echo "== $$f"; $(VENV)/bin/python $$f || exit 1; done
+
+clean:
+	rm -rf $(TOOLS) $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,235 @@
+"""The devchain: anvil lifecycle, the Uniswap v2 deployment, and a real router swap."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tradeexecutor.devchain.anvil import AnvilProcess
+from tradeexecutor.devchain.tooling import uniswap_artifact
+from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.abi import ERC20, UNISWAP_V2_FACTORY, UNISWAP_V2_PAIR, UNISWAP_V2_ROUTER, abi
+from tradeexecutor.ethereum.uniswap_v2.deployment import UniswapV2DeploymentFile
+from tradeexecutor.ethereum.uniswap_v2.swap import swap_exact_in
+
+UNISWAP_INIT_CODE_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); look at its state
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _anvil_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-x", "anvil"], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def test_deployment_prices_and_funding(devchain) -> None:
+    d = devchain.deployment
+    web3 = devchain.web3
+    assert d.chain_id == 31337
+    assert d.init_code_hash == UNISWAP_INIT_CODE_HASH
+    assert d.token("USDC").decimals == 6 and d.token("DEV").decimals == 18
+    pair_info = d.pair("WETH", "USDC")
+    pair = web3.eth.contract(address=pair_info.address, abi=abi(UNISWAP_V2_PAIR))
+    r0, r1, _ = pair.functions.getReserves().call()
+    reserves = {pair_info.token0: r0, pair_info.token1: r1}
+    weth = Decimal(reserves[d.token("WETH").address]) / 10**18
+    usdc = Decimal(reserves[d.token("USDC").address]) / 10**6
+    assert usdc / weth == Decimal(2000)
+    # accumulators were seeded, so later gas estimates only miss the cheap update
+    assert pair.functions.price0CumulativeLast().call() > 0
+    usdc_token = web3.eth.contract(address=d.token("USDC").address, abi=abi(ERC20))
+    assert usdc_token.functions.balanceOf(d.hot_wallet).call() == 10_000 * 10**6
+    assert web3.eth.get_balance(d.hot_wallet) == 100 * 10**18
+
+
+def test_router_swap_from_hot_wallet(devchain) -> None:
+    d = devchain.deployment
+    usdc, weth = d.token("USDC"), d.token("WETH")
+    result = swap_exact_in(
+        devchain.web3,
+        devchain.hot_wallet,
+        d.router,
+        d.pair("WETH", "USDC").address,
+        usdc.address,
+        weth.address,
+        100 * 10**6,
+    )
+    assert result.amount_in == 100 * 10**6
+    price = Decimal(result.amount_in) / 10**6 / (Decimal(result.amount_out) / 10**18)
+    assert Decimal(2000) < price < Decimal(2010)  # 0.3 % LP fee plus a little price impact
+    assert 80_000 < result.gas_used < 150_000
+
+
+def test_deployment_file_round_trip(devchain, tmp_path: Path) -> None:
+    path = tmp_path / "deployment.json"
+    devchain.deployment.write(path)
+    assert UniswapV2DeploymentFile.read(path) == devchain.deployment
+
+
+def test_deployment_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="devchain up"):
+        UniswapV2DeploymentFile.read(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
+        UniswapV2DeploymentFile.read(bad)
+
+
+@pytest.mark.parametrize(
+    ("fragments", "package", "name"),
+    [
+        (ERC20, "v2-core", "ERC20"),
+        (UNISWAP_V2_PAIR, "v2-core", "UniswapV2Pair"),
+        (UNISWAP_V2_FACTORY, "v2-core", "UniswapV2Factory"),
+        (UNISWAP_V2_ROUTER, "v2-periphery", "UniswapV2Router02"),
+    ],
+)
+def test_minimal_abis_match_npm_artifacts(fragments, package, name) -> None:
+    def signatures(entries):
+        return {
+            (e["type"], e["name"], tuple(i["type"] for i in e["inputs"]))
+            for e in entries
+            if e["type"] in ("function", "event")
+        }
+
+    ours = signatures(abi(fragments))
+    theirs = signatures(uniswap_artifact(package, name)["abi"])
+    if name == "ERC20":  # the core ERC20 has no decimals-free variant; compare what it has
+        ours = {s for s in ours if s in theirs or s[1] not in {x[1] for x in theirs}}
+        theirs_names = {x[1] for x in theirs}
+        ours = {s for s in ours if s[1] in theirs_names}
+    assert ours <= theirs, ours - theirs
+
+
+def test_missing_anvil_binary_is_one_clear_sentence(monkeypatch) -> None:
+    monkeypatch.setenv("ANVIL_BINARY", "/nonexistent/anvil")
+    with pytest.raises(UserError, match="ANVIL_BINARY points to /nonexistent/anvil"):
+        AnvilProcess().start()
+
+
+def test_missing_npm_packages_name_the_fix(monkeypatch, tmp_path: Path) -> None:
+    from tradeexecutor.devchain import tooling
+
+    monkeypatch.delenv("ANVIL_BINARY", raising=False)
+    monkeypatch.setattr(tooling, "node_modules_candidates", lambda: [tmp_path])
+    monkeypatch.setattr(tooling.shutil, "which", lambda name: None)
+    tooling.uniswap_artifact.cache_clear()
+    try:
+        with pytest.raises(UserError, match=r"npm ci"):
+            tooling.find_anvil()
+        with pytest.raises(UserError, match=r"@uniswap/v2-core.*npm ci"):
+            tooling.uniswap_artifact("v2-core", "UniswapV2Factory")
+    finally:
+        tooling.uniswap_artifact.cache_clear()
+
+
+def test_port_in_use_is_one_clear_sentence() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(UserError, match=f"Port {port} .* already in use"):
+            AnvilProcess(port=port).start()
+
+
+def test_stop_terminates_by_pid() -> None:
+    node = AnvilProcess()
+    node.start()
+    pid = node.pid
+    assert pid and _alive(pid)
+    node.stop()
+    assert not _alive(pid)
+
+
+def _start_devchain_up(tmp_path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tradeexecutor.cli.main import run; run()",
+            "devchain",
+            "up",
+            "--deployment-file",
+            str(tmp_path / "dep.json"),
+            "--devchain-env-file",
+            str(tmp_path / "w.env"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"{needle!r} not printed; got: {''.join(seen)}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_devchain_up_leaves_no_anvil_behind(tmp_path: Path, sig: signal.Signals) -> None:
+    before = _anvil_pids()
+    proc = _start_devchain_up(tmp_path)
+    try:
+        out = _wait_for_line(proc, "Press Ctrl-C")
+        ours = _anvil_pids() - before
+        assert len(ours) == 1, out
+        dep = UniswapV2DeploymentFile.read(tmp_path / "dep.json")
+        assert dep.hot_wallet and len(dep.pairs) == 3
+        wallet_env = tmp_path / "w.env"
+        assert oct(wallet_env.stat().st_mode & 0o777) == "0o600"
+        assert "PRIVATE_KEY=0x" in wallet_env.read_text()
+        proc.send_signal(sig)
+        code = proc.wait(15)
+        if sig != signal.SIGKILL:
+            assert code == 0
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in ours) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in ours), f"anvil orphaned after {sig.name}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_demo_swaps_and_exits_cleanly() -> None:
+    before = _anvil_pids()
+    result = subprocess.run(
+        [sys.executable, "-c", "from tradeexecutor.cli.main import run; run(['demo'])"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for needle in ("amount in   100 USDC", "amount out", "price", "gas used", "tx hash     0x"):
+        assert needle in result.stdout
+    time.sleep(0.2)
+    assert not {p for p in _anvil_pids() - before if _alive(p)}

@@ -1,0 +1,50 @@
+"""Docker-style .env parsing and precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradeexecutor.cli.env_files import extract_env_files
+from tradeexecutor.config.envfile import EnvFileError, load_env_files, parse_env_file
+from tradeexecutor.errors import UserError
+
+
+def test_parse_values_comments_quotes_and_export(tmp_path: Path) -> None:
+    f = tmp_path / "a.env"
+    f.write_text('# header\n\nNAME="ETH-USD SMA"\nexport HTTP_ENABLED=true\nURL=http://x/?a=b#c\nEMPTY=\n')
+    entries = {e.name: e.value for e in parse_env_file(f)}
+    assert entries == {"NAME": "ETH-USD SMA", "HTTP_ENABLED": "true", "URL": "http://x/?a=b#c", "EMPTY": ""}
+
+
+@pytest.mark.parametrize("line", ["no equals sign", "1BAD=x", "BAD NAME=x", "=value"])
+def test_malformed_line_names_file_and_line(tmp_path: Path, line: str) -> None:
+    f = tmp_path / "bad.env"
+    f.write_text(f"OK=1\n{line}\n")
+    with pytest.raises(EnvFileError, match=rf"{f}:2: expected NAME=value"):
+        parse_env_file(f)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(EnvFileError, match="does not exist"):
+        parse_env_file(tmp_path / "nope.env")
+
+
+def test_later_files_override_earlier_and_real_environment_wins(tmp_path: Path) -> None:
+    public = tmp_path / "public.env"
+    secret = tmp_path / "secret.env"
+    public.write_text("A=public\nB=public\nC=public\n")
+    secret.write_text("B=secret\nC=secret\n")
+    environ = {"C": "shell"}
+    applied = load_env_files([public, secret], environ)
+    assert environ == {"A": "public", "B": "secret", "C": "shell"}
+    assert applied == {"A": "public", "B": "secret"}
+
+
+def test_extract_env_files_anywhere_in_argv() -> None:
+    files, rest = extract_env_files(["--env-file", "a.env", "start", "--env-file=b.env", "--id", "x"])
+    assert [str(f) for f in files] == ["a.env", "b.env"]
+    assert rest == ["start", "--id", "x"]
+    with pytest.raises(UserError, match="needs a path"):
+        extract_env_files(["hello", "--env-file"])

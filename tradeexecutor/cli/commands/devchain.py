@@ -1,0 +1,44 @@
+"""`trade-executor devchain up`: a local anvil chain with Uniswap v2, for demos and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tradeexecutor.cli.options import DeploymentFile, DevchainEnvFile, DevchainPort
+
+app = typer.Typer(help="Run a local anvil chain with Uniswap v2 deployed on it.", no_args_is_help=True)
+
+
+@app.command("up")
+def up(
+    deployment_file: DeploymentFile = Path("state/devchain.json"),
+    devchain_env_file: DevchainEnvFile = Path("state/devchain.env"),
+    devchain_port: DevchainPort = 0,
+) -> None:
+    """Start anvil, deploy WETH9, Uniswap v2, test tokens and pools, fund a hot wallet; run until stopped."""
+    from tradeexecutor.cli.signals import install_sigterm_handler
+    from tradeexecutor.devchain.anvil import wait_for_exit
+    from tradeexecutor.devchain.chain import start_devchain, write_wallet_env
+
+    install_sigterm_handler()
+    with start_devchain(port=devchain_port) as chain:
+        chain.deployment.write(deployment_file)
+        write_wallet_env(devchain_env_file, chain)
+        d = chain.deployment
+        typer.echo(
+            f"Devchain running at {chain.rpc_url} (chain id {d.chain_id}, anvil pid {chain.anvil.pid})"
+        )
+        typer.echo(f"  Uniswap v2 factory {d.factory}, router {d.router}")
+        for p in d.pairs:
+            typer.echo(f"  Pair {p.base}-{p.quote} at {p.address}")
+        typer.echo(f"  Hot wallet {d.hot_wallet} funded with gas and {d.reserve_symbol}")
+        typer.echo(f"Deployment written to {deployment_file}; wallet env to {devchain_env_file}.")
+        typer.echo("Press Ctrl-C to stop.")
+        try:
+            wait_for_exit(chain.anvil)
+        except KeyboardInterrupt:
+            typer.echo("Stopping devchain.")
+        else:
+            raise typer.Exit(1)

@@ -1,0 +1,63 @@
+"""The `trade-executor` command.
+
+Command modules are imported here, so each one must keep heavy imports (web3, pandas)
+inside its function body: `hello`, `version` and `--help` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tradeexecutor.cli.commands import demo, devchain, hello, version
+from tradeexecutor.cli.env_files import extract_env_files
+from tradeexecutor.errors import UserError
+
+app = typer.Typer(
+    name="trade-executor",
+    help="Run a Python trading strategy as a backtest or live on Uniswap v2 style DEXes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback(
+    epilog="Global option: --env-file PATH (repeatable) loads Docker-style .env files before options "
+    "are read; later files win, and variables already set in the environment win over files."
+)
+def main() -> None:
+    """Run a Python trading strategy as a backtest or live on Uniswap v2 style DEXes."""
+
+
+app.command("hello")(hello.hello)
+app.command("version")(version.version)
+app.command("demo")(demo.demo)
+app.add_typer(devchain.app, name="devchain")
+
+
+def fail(message: str, code: int = 1) -> None:
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        env_files, args = extract_env_files(args)
+        if env_files:
+            from tradeexecutor.config.envfile import EnvFileError, load_env_files
+
+            try:
+                load_env_files(env_files)
+            except EnvFileError as e:
+                fail(str(e), 2)
+        app(args=args, prog_name="trade-executor")
+    except UserError as e:
+        fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Configuration: .env files, splicing and validation, secret redaction."""

@@ -1,0 +1,89 @@
+"""Docker-style .env files.
+
+Format: one `NAME=value` per line, `#` comments and blank lines ignored, an optional
+`export ` prefix tolerated. Values are taken literally except that one pair of matching
+surrounding quotes is removed (docker compose does the same), so files written for
+`docker compose` and for this CLI are interchangeable.
+
+Precedence when loading into the process environment: later files override earlier
+files, and a variable already set in the real environment wins over every file. That
+matches docker compose (`environment:` beats `env_file:`) and lets an operator override
+one value for one run without editing the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class EnvFileError(ValueError):
+    """A .env file cannot be read or has a malformed line."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvEntry:
+    name: str
+    value: str
+    path: Path
+    line: int
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def parse_env_file(path: Path) -> list[EnvEntry]:
+    """Parse one file; raise EnvFileError naming the file and line of the first bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EnvFileError(f"Env file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise EnvFileError(f"Env file {path} cannot be read: {e.__class__.__name__}.") from None
+
+    entries: list[EnvEntry] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.fullmatch(name):
+            shown = name if sep else line
+            raise EnvFileError(
+                f"{path}:{number}: expected NAME=value, got {shown[:40]!r}; fix or comment out this line."
+            )
+        entries.append(EnvEntry(name=name, value=_unquote(value.strip()), path=path, line=number))
+    return entries
+
+
+def merge_env_files(paths: list[Path]) -> dict[str, EnvEntry]:
+    """Splice files in order; a later file's value for the same name replaces an earlier one."""
+    merged: dict[str, EnvEntry] = {}
+    for path in paths:
+        for entry in parse_env_file(path):
+            merged[entry.name] = entry
+    return merged
+
+
+def load_env_files(paths: list[Path], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Apply files to the environment without overriding variables that are already set.
+
+    Returns the variables that were applied.
+    """
+    target = os.environ if environ is None else environ
+    applied: dict[str, str] = {}
+    for name, entry in merge_env_files(paths).items():
+        if name not in target:
+            target[name] = entry.value
+            applied[name] = entry.value
+    return applied

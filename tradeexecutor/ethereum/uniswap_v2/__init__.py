@@ -1,0 +1,1 @@
+"""Uniswap v2 and its forks: deployments, routing, pricing, swaps."""
