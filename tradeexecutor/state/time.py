@@ -1,0 +1,18 @@
+"""Timestamps in the state are timezone-aware UTC, always."""
+
+from __future__ import annotations
+
+import datetime
+
+UTC = datetime.UTC
+
+
+def require_utc(at: datetime.datetime, what: str = "timestamp") -> datetime.datetime:
+    """Reject naive datetimes: a naive time in a ledger is ambiguous forever after."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"The {what} {at.isoformat()} has no timezone; use timezone-aware UTC.")
+    return at.astimezone(UTC)
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(UTC)
