@@ -1,0 +1,1 @@
+"""Running a strategy: one cycle, the backtest loop, the live loop, and the run state."""

@@ -1,0 +1,106 @@
+"""One strategy cycle, identical for backtests and live trading.
+
+    sync ─► revalue ─► decide_trades ─► execute ─► statistics ─► save
+
+A trade the strategy planned but did not return is failed with a note (its reserve is
+released) rather than silently executed or left dangling. If decide_trades raises, the
+cycle's plans are unwound the same way and the state is saved before the error goes up.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tradeexecutor.execution.models import Checkpoint, DecideTrades, ExecutionModel, SyncModel, ValuationModel
+from tradeexecutor.state.state import State
+from tradeexecutor.state.trade import TradeExecution, TradeStatus, TradeType
+from tradeexecutor.strategy.position_manager import PositionManager
+from tradeexecutor.strategy.pricing import PricingModel
+
+
+class StrategyReturnError(TypeError):
+    """decide_trades() returned something other than a list of trades."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    timestamp: datetime.datetime
+    trades: list[TradeExecution] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def succeeded(self) -> list[TradeExecution]:
+        return [t for t in self.trades if t.status == TradeStatus.success]
+
+    @property
+    def failed(self) -> list[TradeExecution]:
+        return [t for t in self.trades if t.status == TradeStatus.failed]
+
+
+@dataclass
+class CycleRunner:
+    state: State
+    pricing_model: PricingModel
+    execution_model: ExecutionModel
+    sync_model: SyncModel
+    valuation_model: ValuationModel
+    decide: DecideTrades
+    checkpoint: Checkpoint
+    slippage_bps: int | None = None
+
+    def _position_manager(self, ts: datetime.datetime) -> PositionManager:
+        return PositionManager(ts, self.state, self.pricing_model, self.slippage_bps)
+
+    def _unwind_unreturned(self, ts: datetime.datetime, returned: list[TradeExecution], why: str) -> None:
+        returned_ids = {t.trade_id for t in returned}
+        for trade in self.state.portfolio.pending_trades():
+            if trade.status == TradeStatus.planned and trade.trade_id not in returned_ids:
+                self.state.settle_trade_failure(trade, ts, why)
+
+    def run_cycle(self, ts: datetime.datetime) -> CycleReport:
+        started = time.perf_counter()
+        self.sync_model.sync(ts, self.state)
+        self.valuation_model.revalue(ts, self.state)
+        try:
+            trades = self.decide(ts, self._position_manager(ts))
+        except BaseException:
+            self._unwind_unreturned(ts, [], "decide_trades() raised before returning this plan")
+            self.checkpoint()
+            raise
+        if trades is None:
+            trades = []
+        if not isinstance(trades, list) or not all(isinstance(t, TradeExecution) for t in trades):
+            self._unwind_unreturned(ts, [], "decide_trades() returned an invalid value")
+            self.checkpoint()
+            raise StrategyReturnError(
+                f"decide_trades() must return a list of trades from the position manager, got {type(trades).__name__}."
+            )
+        self._unwind_unreturned(ts, trades, "planned by decide_trades() but not returned, so not executed")
+        if trades:
+            self.execution_model.execute_trades(ts, self.state, trades, self.checkpoint)
+            self.valuation_model.revalue(ts, self.state)
+        self.state.record_statistics(ts)
+        self.state.mark_cycle_completed(ts)
+        self.checkpoint()
+        return CycleReport(timestamp=ts, trades=trades, duration=time.perf_counter() - started)
+
+    def check_triggers(self, ts: datetime.datetime) -> list[TradeExecution]:
+        """Close positions whose price crossed their stop loss or take profit; execute at once."""
+        pm = self._position_manager(ts)
+        trades: list[TradeExecution] = []
+        for position in list(self.state.portfolio.open_positions.values()):
+            if position.pending_trades() or (position.stop_loss is None and position.take_profit is None):
+                continue
+            price: Decimal = self.pricing_model.get_mid_price(ts, position.pair)
+            self.state.revalue_position(position, ts, price)
+            if position.stop_loss is not None and price <= position.stop_loss:
+                trades += pm.close_position(position, TradeType.stop_loss, f"stop loss hit at {price}")
+            elif position.take_profit is not None and price >= position.take_profit:
+                trades += pm.close_position(position, TradeType.take_profit, f"take profit hit at {price}")
+        if trades:
+            self.execution_model.execute_trades(ts, self.state, trades, self.checkpoint)
+            self.checkpoint()
+        return trades
