@@ -88,7 +88,7 @@ def validate_candles(
     if bucket is not None:
         _check_alignment(timestamps, bucket, source, positions, row_label)
 
-    index = pd.DatetimeIndex(timestamps, name=INDEX_NAME)
+    index = pd.DatetimeIndex(timestamps, name=INDEX_NAME, freq=None)
     return pd.DataFrame(values, index=index, columns=list(CANDLE_COLUMNS))
 
 
@@ -170,15 +170,15 @@ def _check_prices(
     problems: list[tuple[np.ndarray, Callable[[int], str]]] = [
         (~np.isfinite(np.column_stack([o, h, low, c, v])).all(axis=1), lambda i: "an infinite value"),
         ((o <= 0) | (h <= 0) | (low <= 0) | (c <= 0), lambda i: "a price that is not positive"),
-        (v < 0, lambda i: f"a negative volume {v[i]!r}"),
-        (h < low * (1 - _TOLERANCE), lambda i: f"high {h[i]!r} below low {low[i]!r}"),
+        (v < 0, lambda i: f"a negative volume {float(v[i])!r}"),
+        (h < low * (1 - _TOLERANCE), lambda i: f"high {float(h[i])!r} below low {float(low[i])!r}"),
         (
             h < np.maximum(o, c) * (1 - _TOLERANCE),
-            lambda i: f"high {h[i]!r} below open {o[i]!r} or close {c[i]!r}",
+            lambda i: f"high {float(h[i])!r} below open {float(o[i])!r} or close {float(c[i])!r}",
         ),
         (
             low > np.minimum(o, c) * (1 + _TOLERANCE),
-            lambda i: f"low {low[i]!r} above open {o[i]!r} or close {c[i]!r}",
+            lambda i: f"low {float(low[i])!r} above open {float(o[i])!r} or close {float(c[i])!r}",
         ),
     ]
     for mask, what in problems:
@@ -219,7 +219,7 @@ def resample_candles(candles: pd.DataFrame, bucket: TimeBucket) -> pd.DataFrame:
         bucket.timedelta, origin=pd.Timestamp(GRID_ORIGIN), closed="left", label="left"
     ).agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
     grouped = grouped.dropna(subset=["open"])
-    grouped.index = grouped.index.as_unit("ns").rename(INDEX_NAME)
+    grouped.index = pd.DatetimeIndex(grouped.index.as_unit("ns"), name=INDEX_NAME, freq=None)
     return grouped.astype("float64")[list(CANDLE_COLUMNS)]
 
 

@@ -112,7 +112,10 @@ def generate_candles(
     move = np.abs(closes - opens) / candle_sigma if candle_sigma > 0 else np.zeros(n)
     volume = daily_volume * (width / timedelta(days=1)) * rng.lognormal(-0.125, 0.5, n) * (0.5 + 0.6 * move)
 
-    index = pd.date_range(first, periods=n, freq=width, name=INDEX_NAME).as_unit("ns")
+    # Canonical frames carry no index freq, whatever built them, so they compare equal.
+    index = pd.DatetimeIndex(
+        pd.date_range(first, periods=n, freq=width, name=INDEX_NAME).as_unit("ns"), freq=None
+    )
     data = {
         "open": np.exp(opens),
         "high": np.exp(highs),
