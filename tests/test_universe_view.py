@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -189,7 +188,7 @@ def test_strategy_decisions_depend_only_on_the_past(tmp_path: Path) -> None:
             stop_loss_candles={pair: poisoned(quarterly, TimeBucket.m15, ts)},
         )
         run_cycle(module, universe, ts, i + 1)
-    assert module.module.SEEN == honest
+    assert honest == module.module.SEEN
 
 
 def test_precomputed_views_match_lazy_views() -> None:
