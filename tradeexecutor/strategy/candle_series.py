@@ -35,13 +35,25 @@ class CandleSeries:
     A candle stamped T closes at T + bucket and is visible at time t iff T + bucket <= t.
     """
 
-    __slots__ = ("frame", "bucket", "close_ns", "opens", "highs", "lows", "closes", "volumes", "close_series")
+    __slots__ = (
+        "frame",
+        "bucket",
+        "bucket_ns",
+        "close_ns",
+        "opens",
+        "highs",
+        "lows",
+        "closes",
+        "volumes",
+        "close_series",
+    )
 
     def __init__(self, frame: pd.DataFrame | None, bucket: TimeBucket) -> None:
         frame = empty_candles() if frame is None else frame
         self.frame = frame
         self.bucket = bucket
-        self.close_ns: np.ndarray = frame.index.asi8 + bucket.nanoseconds
+        self.bucket_ns = bucket.nanoseconds
+        self.close_ns: np.ndarray = frame.index.asi8 + self.bucket_ns
         # Read-only views: a strategy can read the arrays it is handed but cannot alter the universe.
         self.opens = _readonly(frame["open"])
         self.highs = _readonly(frame["high"])
@@ -62,15 +74,15 @@ class CandleSeries:
         return self.close_ns.searchsorted(timestamps_ns, side="right")
 
     def candle_at(self, i: int) -> Candle:
-        open_ns = int(self.close_ns[i]) - self.bucket.nanoseconds
+        close_ns = int(self.close_ns[i])
         return Candle(
-            pd.Timestamp(open_ns, tz="UTC"),
+            pd.Timestamp(close_ns - self.bucket_ns, tz="UTC"),
             float(self.opens[i]),
             float(self.highs[i]),
             float(self.lows[i]),
             float(self.closes[i]),
             float(self.volumes[i]),
-            pd.Timestamp(int(self.close_ns[i]), tz="UTC"),
+            pd.Timestamp(close_ns, tz="UTC"),
         )
 
 

@@ -49,6 +49,9 @@ class TradingUniverse:
             None if stop_loss_time_bucket is None else TimeBucket.parse(stop_loss_time_bucket)
         )
         self._by_key = {p.key: p for p in self.pairs}
+        self._by_ticker: dict[str, list[TradingPairIdentifier]] = {}
+        for p in self.pairs:
+            self._by_ticker.setdefault(p.ticker.upper(), []).append(p)
         if len(self._by_key) != len(self.pairs):
             raise UserError("The trading universe lists the same pair twice; list each pool once.")
         for p in self.pairs:
@@ -96,21 +99,21 @@ class TradingUniverse:
 
     def resolve(self, pair: PairRef) -> TradingPairIdentifier:
         """A pair of this universe from an identifier or a ticker like 'WETH-USDC'."""
+        return self._by_key[self.key_of(pair)]
+
+    def key_of(self, pair: PairRef) -> str:
+        """The universe's key for `pair` (an identifier or a ticker); UserError if it has none."""
         if isinstance(pair, str):
-            return self.get_pair_by_ticker(pair)
-        found = self._by_key.get(pair.key)
-        if found is None:
+            return self.get_pair_by_ticker(pair).key
+        key = pair.key
+        if key not in self._by_key:
             raise UserError(f"Pair {pair.ticker} is not in the trading universe; it has {self.tickers()}.")
-        return found
+        return key
 
     def get_pair_by_ticker(self, ticker: str, exchange_slug: str | None = None) -> TradingPairIdentifier:
         """'WETH-USDC' -> the pair; `exchange_slug` picks one when two exchanges list it."""
-        matches = [
-            p
-            for p in self.pairs
-            if p.ticker.upper() == ticker.strip().upper()
-            and (exchange_slug is None or p.exchange_slug == exchange_slug)
-        ]
+        listed = self._by_ticker.get(ticker.strip().upper(), [])
+        matches = [p for p in listed if exchange_slug in (None, p.exchange_slug)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -144,10 +147,10 @@ class TradingUniverse:
         return self._stop_loss_series[key]
 
     def series(self, pair: PairRef) -> CandleSeries:
-        return self.series_by_key(self.resolve(pair).key)
+        return self.series_by_key(self.key_of(pair))
 
     def stop_loss_series(self, pair: PairRef) -> CandleSeries:
-        return self.series_by_key(self.resolve(pair).key, stop_loss=True)
+        return self.series_by_key(self.key_of(pair), stop_loss=True)
 
     def all_candles(self, pair: PairRef) -> pd.DataFrame:
         """Every candle of `pair`, future included: for the backtester and reports, never for

@@ -78,7 +78,7 @@ class UniverseView:
     # --- candles at the time bucket ----------------------------------------------------------------
 
     def _visible(self, pair: PairRef, stop_loss: bool) -> tuple[CandleSeries, int]:
-        key = self.universe.resolve(pair).key
+        key = self.universe.key_of(pair)
         series = self.universe.series_by_key(key, stop_loss)
         cache = self._sl_counts if stop_loss else self._counts
         n = cache.get(key)
