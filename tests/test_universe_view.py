@@ -263,7 +263,8 @@ def test_universe_rejects_inconsistent_input() -> None:
     broken = candles.copy()
     broken.loc[broken.index[2], "close"] = np.nan
     with pytest.raises(
-        UserError, match="The 1h candles of WETH-USDC has a candle with a missing close at 2024-01-01 02:00"
+        UserError,
+        match="The 1h candle data of WETH-USDC has a candle with a missing close at 2024-01-01 02:00",
     ):
         TradingUniverse(reserve_asset=pair.quote, pairs=[pair], time_bucket="1h", candles={pair: broken})
     with pytest.raises(UserError, match="not start on a 4h boundary"):

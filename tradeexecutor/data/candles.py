@@ -118,14 +118,12 @@ def _timestamps(frame: pd.DataFrame, source: str, row_label: Callable[[int], str
 
 
 def _numeric_column(column: pd.Series, name: str, source: str, row_label: Callable[[int], str]) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column.dtype) or not (
-        pd.api.types.is_numeric_dtype(column.dtype)
-        or column.dtype == object
-        or pd.api.types.is_string_dtype(column.dtype)
-    ):
-        raise CandleDataError(f"{source} column {name} holds {column.dtype}, not numbers.")
-    if pd.api.types.is_numeric_dtype(column.dtype):
+    dtype = column.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         return column.to_numpy(dtype="float64", na_value=np.nan)
+    if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+        raise CandleDataError(f"{source} column {name} holds {dtype}, not numbers.")
+    # Text (CSV cells, object columns): numbers are converted, anything else is named.
     converted = pd.to_numeric(column, errors="coerce")
     bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
     if bad.size:

@@ -66,7 +66,9 @@ class MarketData:
         bucket = TimeBucket.parse(bucket)
         frame = self.source.load_candles(pair, bucket, start or self.start, end or self.end)
         return validate_candles(
-            frame, f"The {bucket.value} candles of {pair.ticker} from {type(self.source).__name__}", bucket
+            frame,
+            f"The {bucket.value} candle data of {pair.ticker} from {type(self.source).__name__}",
+            bucket,
         )
 
     def create_universe(

@@ -61,13 +61,13 @@ class TradingUniverse:
                     f"is on chain {reserve_asset.chain_id}; a universe trades on one chain."
                 )
         self.tokens: tuple[AssetIdentifier, ...] = _unique_tokens(reserve_asset, self.pairs)
-        self._series = self._prepare(candles, self.time_bucket, "candles")
+        self._series = self._prepare(candles, self.time_bucket, "candle")
         if stop_loss_candles is not None and self.stop_loss_time_bucket is None:
             raise UserError(
                 "Stop-loss candles were given without stop_loss_time_bucket; say which width they are."
             )
         self._stop_loss_series = (
-            self._prepare(stop_loss_candles, self.stop_loss_time_bucket, "stop-loss candles")
+            self._prepare(stop_loss_candles, self.stop_loss_time_bucket, "stop-loss candle")
             if self.stop_loss_time_bucket is not None
             else {}
         )
@@ -83,10 +83,10 @@ class TradingUniverse:
         for pair, frame in given.items():
             if not isinstance(pair, TradingPairIdentifier) or pair.key not in self._by_key:
                 raise UserError(
-                    f"The universe got {what} for {getattr(pair, 'ticker', pair)!r}, which is not one of "
+                    f"The universe got {what} data for {getattr(pair, 'ticker', pair)!r}, which is not one of "
                     f"its pairs ({self.tickers()}); add the pair to pairs or drop its candles."
                 )
-            checked = validate_candles(frame, f"The {bucket.value} {what} of {pair.ticker}", bucket)
+            checked = validate_candles(frame, f"The {bucket.value} {what} data of {pair.ticker}", bucket)
             series[pair.key] = CandleSeries(checked, bucket)
         for pair in self.pairs:
             series.setdefault(pair.key, CandleSeries(None, bucket))
