@@ -1,0 +1,221 @@
+"""The strategy module contract: what a strategy file defines and what it is handed.
+
+A strategy file defines, at module level:
+
+- `TRADING_STRATEGY_ENGINE_VERSION`: str, selects how the functions below are called;
+- `TRADING_STRATEGY_CYCLE`: a `CycleDuration` or its string ("1h");
+- `RESERVE_CURRENCY`: the symbol of the token held as cash ("USDC");
+- `CHAIN_ID`: int or `ChainId`;
+- `create_trading_universe(input: UniverseInput) -> TradingUniverse`;
+- `decide_trades(input: StrategyInput) -> list` of planned trades;
+
+and optionally `PARAMETERS` (dict), `TRADING_PAIRS` (tickers), `CANDLE_TIME_BUCKET`,
+`STOP_LOSS_TIME_BUCKET`, display strings (`NAME`, `SHORT_DESCRIPTION`, `LONG_DESCRIPTION`,
+`ICON_URL`) and any other UPPER_CASE setting, kept in `StrategyModule.extra`.
+docs/strategy.md is the user-facing description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from tradeexecutor.data.time_bucket import TimeBucket
+from tradeexecutor.state.identifiers import ChainId
+from tradeexecutor.strategy.cycle import CycleDuration
+from tradeexecutor.strategy.user_code import call_user_function
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tradeexecutor.strategy.market_data import MarketData
+    from tradeexecutor.strategy.universe import TradingUniverse
+    from tradeexecutor.strategy.universe_view import UniverseView
+
+
+class ExecutionMode(StrEnum):
+    backtest = "backtest"
+    live = "live"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyInput:
+    """Everything `decide_trades(input)` may look at in one cycle.
+
+    `timestamp` is the cycle timestamp (tz-aware UTC; live runs happen a few minutes later
+    but decide as of this time); `cycle` counts cycles from 1; `universe` shows only
+    candles closed by `timestamp`.
+    """
+
+    timestamp: pd.Timestamp
+    cycle: int
+    universe: UniverseView
+    state: Any
+    pricing_model: Any
+    position_manager: Any
+    parameters: Mapping[str, Any]
+    execution_mode: ExecutionMode
+    cycle_duration: CycleDuration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UniverseInput:
+    """Everything `create_trading_universe(input)` may look at.
+
+    `timestamp` is when the universe is built (backtest: the backtest start; live: now).
+    `data` knows the available pairs and loads their candles over the run's range. The other
+    fields repeat the module's settings so `create_universe()` can apply them.
+    """
+
+    timestamp: datetime
+    execution_mode: ExecutionMode
+    data: MarketData
+    parameters: Mapping[str, Any]
+    chain_id: int
+    reserve_currency: str
+    cycle_duration: CycleDuration
+    time_bucket: TimeBucket
+    stop_loss_time_bucket: TimeBucket | None = None
+    trading_pairs: tuple[str, ...] = ()
+
+    def create_universe(self, **overrides: Any) -> TradingUniverse:
+        """The universe the module's settings describe: `TRADING_PAIRS` (or every available
+        pair), `RESERVE_CURRENCY`, `CANDLE_TIME_BUCKET` and `STOP_LOSS_TIME_BUCKET`.
+        Keyword arguments override them (see `MarketData.create_universe`)."""
+        settings: dict[str, Any] = {
+            "reserve_currency": self.reserve_currency,
+            "time_bucket": self.time_bucket,
+            "pairs": list(self.trading_pairs) or None,
+            "stop_loss_time_bucket": self.stop_loss_time_bucket,
+        }
+        settings.update(overrides)
+        return self.data.create_universe(**settings)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineVersion:
+    """How one engine version calls the strategy's functions."""
+
+    version: str
+    decide_trades_signature: str
+    create_trading_universe_signature: str
+    call_decide_trades: Callable[[Callable[..., Any], StrategyInput], Any]
+    call_create_trading_universe: Callable[[Callable[..., Any], UniverseInput], Any]
+
+
+ENGINE_VERSIONS: dict[str, EngineVersion] = {
+    "0.1": EngineVersion(
+        version="0.1",
+        decide_trades_signature="decide_trades(input: StrategyInput) -> list",
+        create_trading_universe_signature="create_trading_universe(input: UniverseInput) -> TradingUniverse",
+        call_decide_trades=lambda fn, input: fn(input),
+        call_create_trading_universe=lambda fn, input: fn(input),
+    ),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategyModule:
+    """A loaded, checked strategy file (see `tradeexecutor.strategy.loader`)."""
+
+    path: Path
+    module: ModuleType
+    engine: EngineVersion
+    cycle_duration: CycleDuration
+    reserve_currency: str
+    chain_id: int
+    parameters: Mapping[str, Any]
+    trading_pairs: tuple[str, ...]
+    time_bucket: TimeBucket
+    stop_loss_time_bucket: TimeBucket | None
+    display: Mapping[str, str]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    decide_trades_function: Callable[..., Any]
+    create_trading_universe_function: Callable[..., Any]
+
+    @property
+    def engine_version(self) -> str:
+        return self.engine.version
+
+    @property
+    def chain_name(self) -> str:
+        return ChainId.name_of(self.chain_id)
+
+    def create_trading_universe(self, input: UniverseInput) -> TradingUniverse:
+        """Call the module's `create_trading_universe`; errors point into the strategy file."""
+        from tradeexecutor.errors import UserError
+        from tradeexecutor.strategy.universe import TradingUniverse
+
+        universe = call_user_function(
+            self.path,
+            "create_trading_universe",
+            self.engine.call_create_trading_universe,
+            self.create_trading_universe_function,
+            input,
+        )
+        if not isinstance(universe, TradingUniverse):
+            raise UserError(
+                f"create_trading_universe() in {self.path} returned {type(universe).__name__}; "
+                "it must return a TradingUniverse."
+            )
+        return universe
+
+    def decide_trades(self, input: StrategyInput) -> list[Any]:
+        """Call the module's `decide_trades`; errors point into the strategy file."""
+        from tradeexecutor.errors import UserError
+
+        trades = call_user_function(
+            self.path,
+            "decide_trades",
+            self.engine.call_decide_trades,
+            self.decide_trades_function,
+            input,
+            context=f"at cycle {input.cycle} ({input.timestamp})",
+        )
+        if not isinstance(trades, list):
+            hint = "; return [] when there is nothing to trade" if trades is None else ""
+            raise UserError(
+                f"decide_trades() in {self.path} returned {type(trades).__name__} at cycle {input.cycle} "
+                f"({input.timestamp}); it must return a list of trades{hint}."
+            )
+        return trades
+
+    def universe_input(
+        self, *, timestamp: datetime, execution_mode: ExecutionMode, data: MarketData
+    ) -> UniverseInput:
+        """The `UniverseInput` this module's settings describe, for the runner to hand over."""
+        return UniverseInput(
+            timestamp=timestamp,
+            execution_mode=ExecutionMode(execution_mode),
+            data=data,
+            parameters=self.parameters,
+            chain_id=self.chain_id,
+            reserve_currency=self.reserve_currency,
+            cycle_duration=self.cycle_duration,
+            time_bucket=self.time_bucket,
+            stop_loss_time_bucket=self.stop_loss_time_bucket,
+            trading_pairs=self.trading_pairs,
+        )
+
+    def settings(self) -> list[tuple[str, str]]:
+        """(label, value) rows describing the module, for `check-strategy` and logs."""
+        rows = [
+            ("Strategy file", str(self.path)),
+            ("Engine version", self.engine.version),
+            ("Cycle", self.cycle_duration.value),
+            ("Candle time bucket", self.time_bucket.value),
+            (
+                "Stop-loss time bucket",
+                self.stop_loss_time_bucket.value if self.stop_loss_time_bucket else "none",
+            ),
+            ("Reserve currency", self.reserve_currency),
+            ("Chain id", f"{self.chain_id} ({self.chain_name})"),
+            ("Trading pairs", ", ".join(self.trading_pairs) or "all available"),
+        ]
+        rows += [(name, value) for name, value in self.display.items()]
+        return rows
