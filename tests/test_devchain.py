@@ -36,8 +36,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _anvil_pids() -> set[int]:
-    out = subprocess.run(["pgrep", "-x", "anvil"], capture_output=True, text=True).stdout
+def _anvil_pids(parent: int | None = None) -> set[int]:
+    """anvil processes, optionally only the children of `parent` (other test runs may have their own)."""
+    args = ["pgrep", "-x", "anvil"] + (["-P", str(parent)] if parent else [])
+    out = subprocess.run(args, capture_output=True, text=True).stdout
     return {int(x) for x in out.split()}
 
 
@@ -195,11 +197,10 @@ def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 30
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_devchain_up_leaves_no_anvil_behind(tmp_path: Path, sig: signal.Signals) -> None:
-    before = _anvil_pids()
     proc = _start_devchain_up(tmp_path)
     try:
         out = _wait_for_line(proc, "Press Ctrl-C")
-        ours = _anvil_pids() - before
+        ours = _anvil_pids(parent=proc.pid)
         assert len(ours) == 1, out
         dep = UniswapV2DeploymentFile.read(tmp_path / "dep.json")
         assert dep.hot_wallet and len(dep.pairs) == 3
