@@ -26,8 +26,12 @@ class BatchCallError(Exception):
         self.error = error
 
 
-def batch_rpc(web3: Web3, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-    """The `result` of each (method, params) call, in order; BatchCallError on the first error."""
+def batch_rpc(web3: Web3, calls: Sequence[tuple[str, list[Any]]], raise_errors: bool = True) -> list[Any]:
+    """The `result` of each (method, params) call, in order.
+
+    A call that failed raises BatchCallError, or with `raise_errors=False` leaves its
+    BatchCallError in the list for the caller to judge.
+    """
     results: list[Any] = []
     provider = web3.provider
     for start in range(0, len(calls), MAX_BATCH):
@@ -41,6 +45,10 @@ def batch_rpc(web3: Web3, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
             responses = [provider.make_request(m, p) for m, p in chunk]
         for (method, _), response in zip(chunk, responses, strict=True):
             if "error" in response:
-                raise BatchCallError(method, response["error"])
-            results.append(response.get("result"))
+                error = BatchCallError(method, response["error"])
+                if raise_errors:
+                    raise error
+                results.append(error)
+            else:
+                results.append(response.get("result"))
     return results

@@ -10,6 +10,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCEr
 
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.abi import ERC20, abi
+from tradeexecutor.ethereum.gas import human
 from tradeexecutor.state.identifiers import AssetIdentifier, ChainId
 
 
@@ -67,7 +68,7 @@ def check_reserve_balance(
     balance = reserve.to_decimal(balance_of(web3, reserve, owner))
     if balance <= 0 or balance < minimum:
         raise UserError(
-            f"Hot wallet {owner} holds {balance:f} {reserve.symbol}, the strategy's reserve currency "
+            f"Hot wallet {owner} holds {human(balance)} {reserve.symbol}, the strategy's reserve currency "
             f"({reserve.address}): deposit {reserve.symbol} to it before trading."
         )
     return balance

@@ -11,26 +11,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from web3 import Web3
-from web3.exceptions import Web3RPCError
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.batch import BatchCallError, batch_rpc
+from tradeexecutor.ethereum.settings import GasPriceMethod
 from tradeexecutor.state.identifiers import ChainId
 
 GAS_LIMIT_PADDING = Decimal("1.2")
 FALLBACK_PRIORITY_FEE = 1_000_000_000  # 1 gwei, when the node has no eth_maxPriorityFeePerGas
 GWEI = Decimal(10**9)
-
-
-class GasPriceMethod(StrEnum):
-    """How fees are set: `auto` picks london when the latest block has a base fee."""
-
-    auto = "auto"
-    london = "london"
-    legacy = "legacy"
 
 
 NATIVE_SYMBOLS = {
@@ -60,6 +52,11 @@ def native_symbol(chain_id: int) -> str:
 
 def default_min_gas_balance(chain_id: int) -> Decimal:
     return DEFAULT_MIN_GAS_BALANCE.get(chain_id, FALLBACK_MIN_GAS_BALANCE)  # type: ignore[call-overload]
+
+
+def human(amount: Decimal) -> str:
+    """`0.001000000000000000` -> `0.001`; `1E+2` -> `100`."""
+    return f"{amount.normalize():f}"
 
 
 def _gwei(wei: int | None) -> str:
@@ -97,38 +94,49 @@ class GasPricing:
         )
 
 
-def detect_method(block: Any) -> GasPriceMethod:
-    return GasPriceMethod.london if block.get("baseFeePerGas") is not None else GasPriceMethod.legacy
+def pricing_calls(method: GasPriceMethod | str) -> list[tuple[str, list[Any]]]:
+    """The JSON-RPC calls whose answers `pricing_from_results` needs (batch them with others)."""
+    if GasPriceMethod(method) == GasPriceMethod.legacy:
+        return [("eth_gasPrice", [])]
+    return [
+        ("eth_getBlockByNumber", ["latest", False]),
+        ("eth_maxPriorityFeePerGas", []),
+        ("eth_gasPrice", []),
+    ]
 
 
-def fetch_gas_pricing(
-    web3: Web3, method: GasPriceMethod | str = GasPriceMethod.auto, block: Any = None
-) -> GasPricing:
+def pricing_from_results(method: GasPriceMethod | str, results: list[Any]) -> GasPricing:
     """Fees from the latest block: EIP-1559 max fee = 2 × base fee + tip, so two full blocks fit."""
     method = GasPriceMethod(method)
     if method == GasPriceMethod.legacy:
-        return GasPricing(method=method, legacy_gas_price=web3.eth.gas_price)
-    block = block if block is not None else web3.eth.get_block("latest")
-    if method == GasPriceMethod.auto:
-        method = detect_method(block)
-        if method == GasPriceMethod.legacy:
-            return GasPricing(method=method, legacy_gas_price=web3.eth.gas_price)
+        return GasPricing(method=method, legacy_gas_price=_raise_or_int(results[0]))
+    block, priority, gas_price = results
+    if isinstance(block, BatchCallError):
+        raise block
     base_fee = block.get("baseFeePerGas")
     if base_fee is None:
+        if method == GasPriceMethod.auto:
+            return GasPricing(method=GasPriceMethod.legacy, legacy_gas_price=_raise_or_int(gas_price))
         raise UserError(
             "--gas-price-method london was asked for, but this chain's blocks have no base fee: "
             "use --gas-price-method legacy (or auto)."
         )
-    try:
-        priority = web3.eth.max_priority_fee
-    except Web3RPCError:
-        priority = FALLBACK_PRIORITY_FEE
+    base = int(base_fee, 16)
+    tip = FALLBACK_PRIORITY_FEE if isinstance(priority, BatchCallError) else int(priority, 16)
     return GasPricing(
-        method=GasPriceMethod.london,
-        base_fee=base_fee,
-        max_priority_fee=priority,
-        max_fee=2 * base_fee + priority,
+        method=GasPriceMethod.london, base_fee=base, max_priority_fee=tip, max_fee=2 * base + tip
     )
+
+
+def _raise_or_int(value: Any) -> int:
+    if isinstance(value, BatchCallError):
+        raise value
+    return int(value, 16)
+
+
+def fetch_gas_pricing(web3: Web3, method: GasPriceMethod | str = GasPriceMethod.auto) -> GasPricing:
+    """Current fees in one round trip; `auto` picks london when the latest block has a base fee."""
+    return pricing_from_results(method, batch_rpc(web3, pricing_calls(method), raise_errors=False))
 
 
 def pad_gas_limit(estimate: int) -> int:
@@ -142,7 +150,7 @@ def check_gas_balance(web3: Web3, address: str, chain_id: int, minimum: Decimal 
     if balance < minimum:
         symbol = native_symbol(chain_id)
         raise UserError(
-            f"Hot wallet {address} has {balance:f} {symbol} for gas, below the minimum of {minimum:f} "
+            f"Hot wallet {address} has {human(balance)} {symbol} for gas, below the minimum of {human(minimum)} "
             f"{symbol} (--min-gas-balance): send {symbol} to it before trading."
         )
     return balance

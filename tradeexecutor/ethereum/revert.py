@@ -37,6 +37,10 @@ def reason_from_error(error: BaseException) -> str:
         rpc_error = error.rpc_response.get("error")
         if isinstance(rpc_error, dict) and rpc_error.get("message"):
             message = rpc_error["message"]
+    return reason_from_message(message)
+
+
+def reason_from_message(message: str) -> str:
     message = message.strip()
     if message.lower().startswith(_PREFIX):
         message = message[len(_PREFIX) :].lstrip(": ").strip()

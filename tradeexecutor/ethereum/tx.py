@@ -22,18 +22,26 @@ from typing import Any
 
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import TransactionNotFound, Web3RPCError
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.batch import BatchCallError, batch_rpc
 from tradeexecutor.ethereum.connection import RPCUnavailable
 from tradeexecutor.ethereum.gas import (
     GasPriceMethod,
     GasPricing,
-    fetch_gas_pricing,
+    human,
     native_symbol,
     pad_gas_limit,
+    pricing_calls,
+    pricing_from_results,
 )
-from tradeexecutor.ethereum.revert import explain, reason_from_error, replay_revert_reason
+from tradeexecutor.ethereum.revert import (
+    explain,
+    reason_from_error,
+    reason_from_message,
+    replay_revert_reason,
+)
 from tradeexecutor.ethereum.wallet import HotWallet
 
 logger = logging.getLogger(__name__)
@@ -208,23 +216,68 @@ class TransactionPipeline:
     # --- build and sign ---------------------------------------------------------------------
 
     def estimate_gas(self, request: TransactionRequest) -> int:
-        call = {"from": self.wallet.address, "to": request.to, "data": request.data, "value": request.value}
-        try:
-            return pad_gas_limit(self.web3.eth.estimate_gas(call))  # type: ignore[arg-type]
-        except ContractLogicError as e:
-            raise TransactionWouldRevert(request, reason_from_error(e)) from None
-        except Web3RPCError as e:
-            if "insufficient funds" in str(e).lower():
-                symbol = native_symbol(self.chain_id)
-                raise UserError(
-                    f"Hot wallet {self.wallet.address} has not enough {symbol} to pay for gas: send {symbol} to it."
-                ) from None
-            raise
+        result = batch_rpc(self.web3, [self._estimate_call(request)], raise_errors=False)[0]
+        return self._padded_estimate(request, result)
+
+    def _estimate_call(self, request: TransactionRequest) -> tuple[str, list[Any]]:
+        call = {
+            "from": self.wallet.address,
+            "to": request.to,
+            "data": request.data,
+            "value": hex(request.value),
+        }
+        return "eth_estimateGas", [call]
+
+    def _padded_estimate(self, request: TransactionRequest, result: Any) -> int:
+        if not isinstance(result, BatchCallError):
+            return pad_gas_limit(int(result, 16))
+        error = result.error if isinstance(result.error, dict) else {"message": str(result.error)}
+        message = str(error.get("message", ""))
+        if "insufficient funds" in message.lower():
+            self._no_gas_money()
+        if error.get("code") == 3 or "revert" in message.lower():
+            raise TransactionWouldRevert(request, reason_from_message(message))
+        raise result
+
+    def _no_gas_money(self, balance: int | None = None, needed: int | None = None) -> None:
+        symbol = native_symbol(self.chain_id)
+        detail = ""
+        if balance is not None and needed is not None:
+            detail = f" (it has {human(Decimal(balance).scaleb(-18))}, this transaction may cost {human(Decimal(needed).scaleb(-18))})"
+        raise UserError(
+            f"Hot wallet {self.wallet.address} has not enough {symbol} to pay for gas{detail}: send {symbol} to it."
+        )
 
     def build(self, request: TransactionRequest, gas_pricing: GasPricing | None = None) -> dict[str, Any]:
-        """A complete unsigned transaction; the nonce is taken last, after estimation passed."""
-        gas_limit = request.gas_limit or self.estimate_gas(request)
-        pricing = gas_pricing or fetch_gas_pricing(self.web3, self.gas_price_method)
+        """A complete unsigned transaction, from one batched round trip to the node.
+
+        Estimate, balance, fees and (when not yet known) the nonce are asked together; the
+        nonce is taken last, once estimation and the balance check passed, so a refused
+        transaction uses no nonce.
+        """
+        calls = [("eth_getBalance", [self.wallet.address, "pending"])]
+        if request.gas_limit is None:
+            calls.append(self._estimate_call(request))
+        sync_nonce = self.wallet.next_nonce is None
+        if sync_nonce:
+            calls.append(("eth_getTransactionCount", [self.wallet.address, "pending"]))
+        pricing_at = len(calls)
+        if gas_pricing is None:
+            calls += pricing_calls(self.gas_price_method)
+        results = batch_rpc(self.web3, calls, raise_errors=False)
+        if isinstance(results[0], BatchCallError):
+            raise results[0]
+        balance = int(results[0], 16)
+        gas_limit = request.gas_limit or self._padded_estimate(request, results[1])
+        pricing = gas_pricing or pricing_from_results(self.gas_price_method, results[pricing_at:])
+        needed = gas_limit * pricing.max_price() + request.value
+        if balance < needed:
+            self._no_gas_money(balance, needed)
+        if sync_nonce:
+            count = results[pricing_at - 1]
+            if isinstance(count, BatchCallError):
+                raise count
+            self.wallet.adopt_nonce(int(count, 16))
         return {
             "chainId": self.chain_id,
             "from": self.wallet.address,

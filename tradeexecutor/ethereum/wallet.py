@@ -92,6 +92,11 @@ class HotWallet:
             self._next_nonce = nonce
         return nonce
 
+    def adopt_nonce(self, pending_count: int) -> None:
+        """Take a `pending` transaction count read elsewhere (in a batch) as the next nonce."""
+        with self._lock:
+            self._next_nonce = pending_count
+
     def allocate_nonce(self, web3: Web3) -> int:
         with self._lock:
             need_sync = self._next_nonce is None

@@ -11,6 +11,7 @@ would let a price that already moved set its own bound.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +22,7 @@ from web3 import Web3
 
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.erc20 import allowance
+from tradeexecutor.ethereum.settings import ApprovalMode
 from tradeexecutor.ethereum.tx import TransactionRequest
 from tradeexecutor.ethereum.uniswap_v2.deployments import UniswapV2Deployment
 from tradeexecutor.ethereum.uniswap_v2.pricing import PoolReserves, ReserveFetcher, get_amounts_out
@@ -34,13 +36,6 @@ _SWAP = function_signature_to_4byte_selector(
     "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
 )
 _APPROVE = function_signature_to_4byte_selector("approve(address,uint256)")
-
-
-class ApprovalMode(StrEnum):
-    """`exact`: approve each swap's input amount; `unlimited`: approve once, forever."""
-
-    exact = "exact"
-    unlimited = "unlimited"
 
 
 class TradeSide(StrEnum):
@@ -242,7 +237,9 @@ class UniswapV2Routing:
                 f"A {side.value} of {route.token_in.to_decimal(amount_in)} {route.token_in.symbol} on "
                 f"{pair.ticker} would get nothing back: trade a larger amount."
             )
-        block_time = int(reserves[0].block_timestamp.timestamp())
+        # The later of chain time and wall time: a stalled chain's last block is old, and a
+        # test chain's clock may run ahead of ours.
+        now = max(int(reserves[0].block_timestamp.timestamp()), int(time.time()))
         return SwapPlan(
             side=side,
             pair=pair,
@@ -254,7 +251,7 @@ class UniswapV2Routing:
             expected_amount_out=expected,
             amount_out_min=amount_out_min,
             max_slippage_bps=slippage,
-            deadline=block_time + self.deadline_seconds,
+            deadline=now + self.deadline_seconds,
             block_number=reserves[0].block_number,
         )
 
