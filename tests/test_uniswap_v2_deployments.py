@@ -64,7 +64,9 @@ def test_forks_differ_where_they_should() -> None:
 
 
 def test_unknown_slug_lists_the_known_ones() -> None:
-    with pytest.raises(UserError, match="Unknown exchange 'uniswap-v5'.*pancakeswap-v2, quickswap, sushiswap, uniswap-v2"):
+    with pytest.raises(
+        UserError, match="Unknown exchange 'uniswap-v5'.*pancakeswap-v2, quickswap, sushiswap, uniswap-v2"
+    ):
         get_deployment("uniswap-v5")
 
 
@@ -72,9 +74,13 @@ def test_create2_equals_factory_get_pair_on_the_devchain(eth) -> None:
     factory = eth.web3.eth.contract(address=eth.deployment.factory, abi=abi(UNISWAP_V2_FACTORY))
     for pair in eth.pairs.values():
         on_chain = factory.functions.getPair(pair.base.address, pair.quote.address).call()
-        assert compute_pair_address(
-            eth.deployment.factory, pair.base.address, pair.quote.address, eth.deployment.init_code_hash
-        ) == on_chain == pair.pool_address
+        assert (
+            compute_pair_address(
+                eth.deployment.factory, pair.base.address, pair.quote.address, eth.deployment.init_code_hash
+            )
+            == on_chain
+            == pair.pool_address
+        )
 
 
 def test_devchain_init_code_hash_is_the_pair_bytecode_hash(eth) -> None:
@@ -96,4 +102,7 @@ def test_unknown_pair_is_a_clear_error(eth) -> None:
     stranger = AssetIdentifier(chain_id=31337, address="0x" + "12" * 20, symbol="XYZ", decimals=18)
     with pytest.raises(UserError, match="There is no devchain-uniswap-v2 pool for XYZ-USDC"):
         require_pair(eth.web3, make_pair(eth.deployment, stranger, usdc))
-    assert require_pair(eth.web3, make_pair(eth.deployment, weth, usdc)).pool_address == eth.pairs["WETH-USDC"].pool_address
+    assert (
+        require_pair(eth.web3, make_pair(eth.deployment, weth, usdc)).pool_address
+        == eth.pairs["WETH-USDC"].pool_address
+    )

@@ -65,10 +65,16 @@ def test_buy_and_sell_amounts_equal_router_quotes(eth, ticker: str, size: Decima
     reserves = ReserveFetcher(eth.web3).fetch_one(pair)
     quote_in = pair.quote.to_raw(size)
     buy = buy_price(reserves, quote_in)
-    assert buy.amount_out == router.functions.getAmountsOut(quote_in, [pair.quote.address, pair.base.address]).call()[-1]
+    assert (
+        buy.amount_out
+        == router.functions.getAmountsOut(quote_in, [pair.quote.address, pair.base.address]).call()[-1]
+    )
     base_in = pair.base.to_raw(size / 1000)
     sell = sell_price(reserves, base_in)
-    assert sell.amount_out == router.functions.getAmountsOut(base_in, [pair.base.address, pair.quote.address]).call()[-1]
+    assert (
+        sell.amount_out
+        == router.functions.getAmountsOut(base_in, [pair.base.address, pair.quote.address]).call()[-1]
+    )
     mid = mid_price(reserves)
     assert sell.price < mid < buy.price  # the spread: fee plus impact on both sides
     assert buy.lp_fee == size * Decimal("0.003")
@@ -86,9 +92,13 @@ def test_price_impact_grows_with_size(eth) -> None:
 def test_value_position_is_what_a_real_sale_fetches(eth) -> None:
     pair = eth.pairs["WETH-USDC"]
     fetcher = ReserveFetcher(eth.web3)
-    bought = eth.executor.execute(eth.routing.plan_buy(pair, 1_000 * 10**6, eth.wallet.address), on_signed=eth.recorded.append)
+    bought = eth.executor.execute(
+        eth.routing.plan_buy(pair, 1_000 * 10**6, eth.wallet.address), on_signed=eth.recorded.append
+    )
     quantity = bought.amount_out
     valued = value_position(fetcher.fetch_one(pair), quantity)
-    sold = eth.executor.execute(eth.routing.plan_sell(pair, quantity, eth.wallet.address), on_signed=eth.recorded.append)
+    sold = eth.executor.execute(
+        eth.routing.plan_sell(pair, quantity, eth.wallet.address), on_signed=eth.recorded.append
+    )
     assert pair.quote.to_decimal(sold.amount_out) == valued
     assert value_position(fetcher.fetch_one(pair), 0) == 0

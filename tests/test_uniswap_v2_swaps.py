@@ -42,7 +42,9 @@ def test_buy_spends_exact_reserve_and_records_before_broadcast(eth) -> None:
     assert Decimal(2000) < outcome.executed_price < Decimal(2010)
     assert outcome.lp_fee == Decimal("0.75")  # 0.3 % of 250 USDC
     assert outcome.gas_used == outcome.tx.gas_used + outcome.approval.gas_used
-    assert outcome.tx.gas_cost_native == Decimal(outcome.tx.gas_used * outcome.tx.effective_gas_price).scaleb(-18)
+    assert outcome.tx.gas_cost_native == Decimal(outcome.tx.gas_used * outcome.tx.effective_gas_price).scaleb(
+        -18
+    )
     assert outcome.gas_cost_native > outcome.tx.gas_cost_native > 0
 
 
@@ -94,7 +96,10 @@ def test_exact_approvals_are_exact_and_skipped_when_covered(eth) -> None:
 def test_unlimited_approval_happens_once(eth) -> None:
     executor = UniswapV2SwapExecutor(eth.pipeline, eth.routing, ApprovalMode.unlimited)
     pair, me = eth.pairs["WETH-USDC"], eth.wallet.address
-    outcomes = [executor.execute(eth.routing.plan_buy(pair, 10 * USDC, me), on_signed=eth.recorded.append) for _ in range(3)]
+    outcomes = [
+        executor.execute(eth.routing.plan_buy(pair, 10 * USDC, me), on_signed=eth.recorded.append)
+        for _ in range(3)
+    ]
     assert [o.approval is not None for o in outcomes] == [True, False, False]
     assert allowance(eth.web3, eth.assets["USDC"], me, eth.deployment.router) > MAX_UINT256 // 2
 
@@ -111,7 +116,9 @@ def test_mined_revert_reports_the_replayed_reason(eth) -> None:
     """With a fixed gas limit (no estimate) the swap is mined and reverts; the receipt gets a reason."""
     plan = eth.routing.plan_buy(eth.pairs["WETH-USDC"], 100 * USDC, eth.wallet.address)
     request = plan.swap_request()
-    fixed = TransactionRequest(to=request.to, data=request.data, gas_limit=300_000, description=request.description)
+    fixed = TransactionRequest(
+        to=request.to, data=request.data, gas_limit=300_000, description=request.description
+    )
     confirmed = eth.pipeline.execute(fixed, on_signed=eth.recorded.append)
     assert not confirmed.succeeded
     assert confirmed.revert_reason == "TransferHelper: TRANSFER_FROM_FAILED"

@@ -22,6 +22,7 @@ from web3 import Web3
 
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.erc20 import allowance
+from tradeexecutor.ethereum.gas import human
 from tradeexecutor.ethereum.settings import ApprovalMode
 from tradeexecutor.ethereum.tx import TransactionRequest
 from tradeexecutor.ethereum.uniswap_v2.deployments import UniswapV2Deployment
@@ -125,15 +126,15 @@ class SwapPlan:
             to=self.router,
             data="0x" + (_SWAP + args).hex(),
             description=(
-                f"{self.side.value} {self.pair.ticker}: swap {self.route.token_in.to_decimal(self.amount_in)} "
-                f"{self.route} (min out {self.route.token_out.to_decimal(self.amount_out_min)})"
+                f"{self.side.value} {self.pair.ticker}: swap {human(self.route.token_in.to_decimal(self.amount_in))} "
+                f"{self.route} (min out {human(self.route.token_out.to_decimal(self.amount_out_min))})"
             ),
         )
 
 
 def approve_request(token: AssetIdentifier, spender: str, amount: int) -> TransactionRequest:
     data = _APPROVE + abi_encode(["address", "uint256"], [spender, amount])
-    what = "unlimited" if amount == MAX_UINT256 else f"{token.to_decimal(amount)}"
+    what = "unlimited" if amount == MAX_UINT256 else human(token.to_decimal(amount))
     return TransactionRequest(
         to=token.address, data="0x" + data.hex(), description=f"approve {what} {token.symbol}"
     )
@@ -234,7 +235,7 @@ class UniswapV2Routing:
         amount_out_min = expected * (10_000 - slippage) // 10_000
         if amount_out_min <= 0:
             raise UserError(
-                f"A {side.value} of {route.token_in.to_decimal(amount_in)} {route.token_in.symbol} on "
+                f"A {side.value} of {human(route.token_in.to_decimal(amount_in))} {route.token_in.symbol} on "
                 f"{pair.ticker} would get nothing back: trade a larger amount."
             )
         # The later of chain time and wall time: a stalled chain's last block is old, and a
