@@ -137,3 +137,14 @@ def test_batch_requests_go_through_the_failover_provider(devchain) -> None:
     web3 = create_web3(31337, {"JSON_RPC_ANVIL": f"{dead} {devchain.rpc_url}"}, backoff=0.01)
     results = batch_rpc(web3, [("eth_getBlockByNumber", [hex(n), False]) for n in range(1, 4)])
     assert [int(r["number"], 16) for r in results] == [1, 2, 3]
+    with web3.batch_requests() as batch:  # web3's own batching API works over the provider too
+        batch.add(web3.eth.get_block(2))
+        batch.add(web3.eth.get_balance(devchain.deployment.hot_wallet))
+        block, balance = batch.execute()
+    assert block["number"] == 2 and balance == 100 * 10**18
+
+
+def test_is_connected_is_false_for_a_dead_node() -> None:
+    from web3 import Web3
+
+    assert not Web3(FailoverHTTPProvider([f"http://127.0.0.1:{closed_port()}"], retries=1)).is_connected()

@@ -199,3 +199,21 @@ def test_bad_amounts_are_refused(eth) -> None:
         eth.routing.plan_buy(eth.pairs["WETH-USDC"], 0, eth.wallet.address)
     with pytest.raises(UserError, match="would get nothing back"):
         eth.routing.plan_sell(eth.pairs["WETH-USDC"], 1, eth.wallet.address)  # 1 wei of WETH
+
+
+def test_recorded_swap_is_decoded_after_a_restart_from_the_record_alone(eth) -> None:
+    """After a crash only the state's record exists: hash, signed bytes, nonce, side and pairs."""
+    from tradeexecutor.ethereum.recovery import ResolutionStatus, resolve_transaction
+    from tradeexecutor.ethereum.uniswap_v2.execution import decode_swap_amounts
+    from tradeexecutor.ethereum.uniswap_v2.routing import trade_route
+
+    pair, via = eth.pairs["DEV-WETH"], eth.pairs["WETH-USDC"]
+    outcome = eth.executor.execute(
+        eth.routing.plan_buy(pair, 100 * USDC, eth.wallet.address, intermediate=via),
+        on_signed=eth.recorded.append,
+    )
+    record = eth.recorded[-1]
+    resolution = resolve_transaction(eth.web3, record.tx_hash, record.raw_transaction, record.nonce)
+    assert resolution.status == ResolutionStatus.mined and not resolution.rebroadcast
+    amounts = decode_swap_amounts(trade_route("buy", pair, via), resolution.confirmed.receipt)
+    assert amounts == (outcome.amount_in, outcome.amount_out)

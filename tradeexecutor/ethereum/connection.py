@@ -126,6 +126,14 @@ class FailoverHTTPProvider(JSONBaseProvider):
 
     __repr__ = __str__
 
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            return super().is_connected(show_traceback)
+        except RPCUnavailable:
+            if show_traceback:
+                raise
+            return False
+
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         return self._post(self.encode_rpc_request(method, params), str(method))
 

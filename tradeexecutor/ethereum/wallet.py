@@ -31,20 +31,24 @@ _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036414
 _HEX = frozenset(string.hexdigits)
 
 
-def parse_private_key(value: str, source: str = PRIVATE_KEY_VAR) -> bytes:
-    """32 key bytes from hex text (with or without 0x), or a UserError that does not echo it."""
-    text = value.strip()
-    if text[:2] in ("0x", "0X"):
-        text = text[2:]
-    if len(text) != 64 or not _HEX.issuperset(text):
+def parse_private_key(private_key: str, source: str = PRIVATE_KEY_VAR) -> bytes:
+    """32 key bytes from hex text (with or without 0x), or a UserError that does not echo it.
+
+    Locals holding the key are named `private_key*` so error trackers that capture frame
+    variables (Sentry's default scrubber matches that name) redact them.
+    """
+    private_key_hex = private_key.strip()
+    if private_key_hex[:2] in ("0x", "0X"):
+        private_key_hex = private_key_hex[2:]
+    if len(private_key_hex) != 64 or not _HEX.issuperset(private_key_hex):
         raise UserError(
             f"{source} is not a valid 32-byte hex private key (64 hex digits, optionally after 0x): "
             "fix it in your secret .env file."
         )
-    key = bytes.fromhex(text)
-    if not 0 < int.from_bytes(key, "big") < _SECP256K1_N:
+    private_key_bytes = bytes.fromhex(private_key_hex)
+    if not 0 < int.from_bytes(private_key_bytes, "big") < _SECP256K1_N:
         raise UserError(f"{source} is not a valid secp256k1 private key: fix it in your secret .env file.")
-    return key
+    return private_key_bytes
 
 
 class HotWallet:
@@ -58,13 +62,13 @@ class HotWallet:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HotWallet:
         env = os.environ if env is None else env
-        value = env.get(PRIVATE_KEY_VAR, "")
-        if not value.strip():
+        private_key = env.get(PRIVATE_KEY_VAR, "")
+        if not private_key.strip():
             raise UserError(
                 f"{PRIVATE_KEY_VAR} is not set: put the hot wallet's private key in a secret .env file "
                 "(create a new one with `trade-executor create-wallet`)."
             )
-        return cls(Account.from_key(parse_private_key(value)))
+        return cls(Account.from_key(parse_private_key(private_key)))
 
     @classmethod
     def create(cls) -> HotWallet:

@@ -21,7 +21,13 @@ from tradeexecutor.ethereum.abi import UNISWAP_V2_PAIR, abi
 from tradeexecutor.ethereum.revert import explain
 from tradeexecutor.ethereum.tx import ConfirmedTransaction, SignedTransactionInfo, TransactionPipeline
 from tradeexecutor.ethereum.uniswap_v2.deployments import is_token0
-from tradeexecutor.ethereum.uniswap_v2.routing import ApprovalMode, SwapPlan, TradeSide, UniswapV2Routing
+from tradeexecutor.ethereum.uniswap_v2.routing import (
+    ApprovalMode,
+    SwapPlan,
+    SwapRoute,
+    TradeSide,
+    UniswapV2Routing,
+)
 
 OnSigned = Callable[[SignedTransactionInfo], None]
 
@@ -125,9 +131,8 @@ def swap_events(receipt: Any, pool_address: str) -> list[dict[str, Any]]:
     ]
 
 
-def decode_swap_amounts(plan: SwapPlan, receipt: Any) -> tuple[int, int]:
-    """(amount in, amount out) of a router swap along `plan.route`, from the pools' events."""
-    route = plan.route
+def decode_swap_amounts(route: SwapRoute, receipt: Any) -> tuple[int, int]:
+    """(amount in, amount out) of a router swap along `route`, from the pools' events."""
     first = swap_events(receipt, route.pools[0].pool_address)
     last = swap_events(receipt, route.pools[-1].pool_address)
     if len(first) != 1 or len(last) != 1:
@@ -171,5 +176,5 @@ class UniswapV2SwapExecutor:
         """Approve (if the allowance is short), swap, and decode. A reverted swap is returned, not raised."""
         approval = self.approve_if_needed(plan, on_signed=on_signed)
         tx = self.pipeline.execute(plan.swap_request(), on_signed=on_signed)
-        amount_in, amount_out = decode_swap_amounts(plan, tx.receipt) if tx.succeeded else (0, 0)
+        amount_in, amount_out = decode_swap_amounts(plan.route, tx.receipt) if tx.succeeded else (0, 0)
         return SwapOutcome(plan=plan, tx=tx, approval=approval, amount_in=amount_in, amount_out=amount_out)

@@ -85,6 +85,21 @@ def reserve_of_pair(
     return pair.quote if intermediate is None else _other(intermediate, pair.quote)
 
 
+def trade_route(
+    side: TradeSide | str, pair: TradingPairIdentifier, intermediate: TradingPairIdentifier | None = None
+) -> SwapRoute:
+    """The route of a buy (reserve -> base) or a sell (base -> reserve) of `pair`.
+
+    Also what crash recovery needs to decode a recorded swap's receipt: side, pair and
+    intermediate pool are enough, no plan has to be kept.
+    """
+    if TradeSide(side) == TradeSide.buy:
+        pools = (pair,) if intermediate is None else (intermediate, pair)
+        return make_route(reserve_of_pair(pair, intermediate), pools)
+    pools = (pair,) if intermediate is None else (pair, intermediate)
+    return make_route(pair.base, pools)
+
+
 @dataclass(frozen=True, slots=True)
 class SwapPlan:
     """One router swap, fully decided before anything is signed."""
@@ -178,12 +193,11 @@ class UniswapV2Routing:
     ) -> SwapPlan:
         """Spend exactly `reserve_amount` (raw reserve currency) on `pair.base`."""
         reserve = reserve_of_pair(pair, intermediate)
-        pools = (pair,) if intermediate is None else (intermediate, pair)
         return self._plan(
             TradeSide.buy,
             pair,
             reserve,
-            make_route(reserve, pools),
+            trade_route(TradeSide.buy, pair, intermediate),
             reserve_amount,
             recipient,
             max_slippage_bps,
@@ -199,12 +213,11 @@ class UniswapV2Routing:
     ) -> SwapPlan:
         """Sell exactly `base_quantity` (raw base) for the reserve currency."""
         reserve = reserve_of_pair(pair, intermediate)
-        pools = (pair,) if intermediate is None else (pair, intermediate)
         return self._plan(
             TradeSide.sell,
             pair,
             reserve,
-            make_route(pair.base, pools),
+            trade_route(TradeSide.sell, pair, intermediate),
             base_quantity,
             recipient,
             max_slippage_bps,
