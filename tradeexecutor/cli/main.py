@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tradeexecutor.cli.commands import check_strategy, demo, devchain, hello, version
+from tradeexecutor.cli.commands import check_strategy, create_wallet, demo, devchain, hello, version
 from tradeexecutor.cli.env_files import extract_env_files
 from tradeexecutor.errors import UserError
 
@@ -36,6 +36,7 @@ app.command("hello")(hello.hello)
 app.command("version")(version.version)
 app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
+app.command("create-wallet")(create_wallet.create_wallet)
 app.add_typer(devchain.app, name="devchain")
 
 

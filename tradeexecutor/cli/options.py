@@ -9,10 +9,14 @@ This module must stay cheap to import: `hello`, `version` and `--help` load it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from tradeexecutor.ethereum.settings import ApprovalMode as _ApprovalMode
+from tradeexecutor.ethereum.settings import GasPriceMethod as _GasPriceMethod
 
 
 def env_name(flag: str) -> str:
@@ -62,4 +66,70 @@ DevchainEnvFile = Annotated[
 
 LogLevel = Annotated[
     str, option("--log-level", "Console log level: debug, info, warning, error.", case_sensitive=False)
+]
+
+# --- ethereum execution -------------------------------------------------------------------------
+# Enums come from tradeexecutor.ethereum.settings, which imports no web3.
+
+
+def _non_negative_decimal(text: str | Decimal) -> Decimal:
+    """Amounts stay Decimal from the command line on (a float would round 0.1)."""
+    try:
+        value = Decimal(str(text).strip())
+    except ArithmeticError:
+        raise typer.BadParameter(f"{text!r} is not a number.") from None
+    if not value.is_finite() or value < 0:
+        raise typer.BadParameter(f"{text!r} must be a number of 0 or more.")
+    return value
+
+
+GasPriceMethodOption = Annotated[
+    _GasPriceMethod,
+    option(
+        "--gas-price-method",
+        "Transaction fees: london (EIP-1559), legacy (gasPrice), or auto (london when blocks have a base fee).",
+        case_sensitive=False,
+    ),
+]
+MaxSlippage = Annotated[
+    int,
+    option(
+        "--max-slippage",
+        "Most a swap may get below the price quoted from pool reserves, in bps (50 = 0.5 %); else it reverts.",
+        min=0,
+        max=9999,
+    ),
+]
+ApprovalModeOption = Annotated[
+    _ApprovalMode,
+    option(
+        "--approval-mode",
+        "Token approvals for the router: exact (each swap's amount) or unlimited (once per token).",
+        case_sensitive=False,
+    ),
+]
+ConfirmationBlockCount = Annotated[
+    int,
+    option(
+        "--confirmation-block-count",
+        "Blocks a transaction must be buried under (1 = mined) before its result is trusted.",
+        min=1,
+    ),
+]
+ConfirmationTimeout = Annotated[
+    float,
+    option(
+        "--confirmation-timeout",
+        "Seconds to wait for a broadcast transaction to confirm before reporting it unconfirmed.",
+        min=1,
+    ),
+]
+MinGasBalance = Annotated[
+    Decimal | None,
+    option(
+        "--min-gas-balance",
+        "Least native token (ETH, BNB, POL) the hot wallet must hold to trade. Default: per chain.",
+        parser=_non_negative_decimal,
+        show_default=False,
+    ),
 ]
