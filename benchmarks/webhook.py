@@ -128,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per path")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices per path")
     parser.add_argument(
         "--threads", type=int, default=None, help="waitress threads (default: the product default)"
     )
@@ -157,8 +157,9 @@ def main() -> None:
             # Alternate the two paths in short slices so drifting load from other processes on
             # a shared machine hits both alike.
             runs: dict[str, list[dict]] = {"/ping": [], "/status": []}
-            for _ in range(args.rounds):
-                for path in runs:
+            for round_no in range(args.rounds):
+                order = list(runs) if round_no % 2 == 0 else list(reversed(runs))  # cancel order effects
+                for path in order:
                     if running:
                         with SimulatedCycle(state):
                             runs[path].append(

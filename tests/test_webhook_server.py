@@ -283,7 +283,7 @@ def test_stop_joins_the_thread_and_frees_the_port() -> None:
     port = s.port
     assert get(port, "/ping").status == 200
     s.stop()
-    assert not any(t.name == "webhook" for t in threading.enumerate())
+    assert not any(t.name == "webhook" or t.name.startswith("webhook-worker-") for t in threading.enumerate())
     again = start(WebhookConfig(port=port))  # the port can be bound again at once
     try:
         assert get(port, "/ping").status == 200
@@ -299,3 +299,26 @@ def test_webhook_keeps_serving_while_the_loop_is_busy(server: WebhookServer) -> 
     with state._write_lock:  # a publish in progress, e.g. encoding a huge trade list
         assert get(server.port, "/status").status == 200
         assert get(server.port, "/trades?limit=1").status == 200
+
+
+class BrokenLogs:
+    capacity = 1
+
+    def entries(self, min_level: int = 0, limit: int | None = None) -> list:
+        raise RuntimeError("log source broke with key " + "ef" * 32)
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_a_failing_view_answers_json_500_and_logs_it(caplog) -> None:
+    s = start(WebhookConfig(port=0), logs=BrokenLogs())
+    try:
+        answer = get(s.port, "/logs")
+        assert answer.status == 500 and answer.content_type == "application/json"
+        assert answer.json() == {"error": "internal error; the executor log has the details", "status": 500}
+        assert b"ef" * 32 not in answer.body and b"Traceback" not in answer.body
+        assert get(s.port, "/ping").status == 200  # the server carries on
+    finally:
+        s.stop()
+    assert any("webhook request /logs failed" in r.getMessage() and r.exc_info for r in caplog.records)

@@ -13,6 +13,7 @@ the Reporter owns the cycle bookkeeping so every sink counts the same cycles.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +72,7 @@ class Reporter:
         self.statsd = statsd
         self.explorer_url = explorer_url
         self._counted: dict[str, int] = {}
+        self._counted_lock = threading.Lock()  # channels report from their own threads
         self._closed = False
         if statsd is not None:
             metrics.add_listener(statsd)
@@ -235,8 +237,9 @@ class Reporter:
     # --- channel isolation ---------------------------------------------------------------------
 
     def _on_channel_failure(self, channel: str, total: int) -> None:
-        delta = total - self._counted.get(channel, 0)
-        self._counted[channel] = total
+        with self._counted_lock:
+            delta = total - self._counted.get(channel, 0)
+            self._counted[channel] = max(total, self._counted.get(channel, 0))
         self.run_state.record_reporter_failures(channel, total)
         if delta > 0:
             self.metrics.increment("reporter_failures", delta, channel=channel)

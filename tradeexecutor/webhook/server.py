@@ -79,6 +79,29 @@ class WebhookConfig:
         return None
 
 
+def _joinable_dispatcher() -> Any:
+    """waitress's worker pool, but remembering its threads so `stop()` can join them.
+
+    The stock pool forgets a worker just before it exits, so "stopped" could still leave
+    threads running; these are also named `webhook-worker-N` for thread dumps.
+    """
+    from waitress.task import ThreadedTaskDispatcher
+
+    class JoinableDispatcher(ThreadedTaskDispatcher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started: list[threading.Thread] = []
+
+        def start_new_thread(self, target: Any, thread_no: int) -> None:
+            thread = threading.Thread(
+                target=target, name=f"webhook-worker-{thread_no}", args=(thread_no,), daemon=True
+            )
+            self.started.append(thread)
+            thread.start()
+
+    return JoinableDispatcher()
+
+
 class WebhookServer:
     def __init__(
         self,
@@ -127,9 +150,11 @@ class WebhookServer:
             raise RuntimeError("the webhook server is already started")
         app = make_app(self.context)
         host, port = self.config.host, self.config.port
+        dispatcher = _joinable_dispatcher()
         try:
             server = create_server(
                 app,
+                _dispatcher=dispatcher,  # waitress calls it a test shim; stable across 2.x and 3.x
                 host=host,
                 port=port,
                 threads=self.config.threads,
@@ -153,6 +178,7 @@ class WebhookServer:
             raise UserError(
                 f"Cannot listen on {host}:{port} ({e}): check --http-host and --http-port."
             ) from None
+        dispatcher.set_thread_count(self.config.threads)
         self._server = server
         if self.config.switch_interval is not None:
             sys.setswitchinterval(min(sys.getswitchinterval(), self.config.switch_interval))
@@ -185,6 +211,8 @@ class WebhookServer:
         else:
             wasyncore.close_all(socket_map, ignore_all=True)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        for worker in getattr(server.task_dispatcher, "started", []):
+            worker.join(timeout)
         self._server = None
         self._thread = None
         logger.info("Webhook stopped")
