@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -279,10 +280,13 @@ def test_port_in_use_is_one_sentence() -> None:
 
 
 def test_stop_joins_the_thread_and_frees_the_port() -> None:
+    default_interval = sys.getswitchinterval()
     s = start(WebhookConfig(port=0))
     port = s.port
     assert get(port, "/ping").status == 200
+    assert sys.getswitchinterval() == min(default_interval, 0.001)
     s.stop()
+    assert sys.getswitchinterval() == default_interval
     assert not any(t.name == "webhook" or t.name.startswith("webhook-worker-") for t in threading.enumerate())
     again = start(WebhookConfig(port=port))  # the port can be bound again at once
     try:

@@ -121,6 +121,7 @@ class WebhookServer:
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._previous_switch_interval: float | None = None
 
     @property
     def port(self) -> int:
@@ -181,7 +182,8 @@ class WebhookServer:
         dispatcher.set_thread_count(self.config.threads)
         self._server = server
         if self.config.switch_interval is not None:
-            sys.setswitchinterval(min(sys.getswitchinterval(), self.config.switch_interval))
+            self._previous_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._previous_switch_interval, self.config.switch_interval))
         self._thread = threading.Thread(target=self._serve, name="webhook", daemon=True)
         self._thread.start()
         logger.info("Webhook listening on %s", self.url)
@@ -215,6 +217,9 @@ class WebhookServer:
             worker.join(timeout)
         self._server = None
         self._thread = None
+        if self._previous_switch_interval is not None:
+            sys.setswitchinterval(self._previous_switch_interval)
+            self._previous_switch_interval = None
         logger.info("Webhook stopped")
 
     def __enter__(self) -> WebhookServer:
