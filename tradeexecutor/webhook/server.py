@@ -32,7 +32,7 @@ DEFAULT_PORT = 3456
 DEFAULT_THREADS = 4
 # A CPU-bound cycle holds the GIL; a thread waiting for it (a request) gets it after at most
 # the switch interval, and one request needs several hand-offs. At CPython's default 5 ms
-# /status p99 was 21-52 ms during a busy cycle; at 1 ms it is ~12 ms. Forced switches only
+# /status p99 was 30-64 ms during a busy cycle; at 1 ms it is 12-15 ms. Forced switches only
 # happen while another thread waits, so an idle webhook costs the loop nothing.
 DEFAULT_SWITCH_INTERVAL = 0.001
 
