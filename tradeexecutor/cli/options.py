@@ -25,8 +25,11 @@ def env_name(flag: str) -> str:
 
 
 def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
-    """A typer option whose env var is the flag's name; aliases get their own env var too."""
-    envvars = [env_name(flag), *(env_name(a) for a in aliases)]
+    """A typer option whose env var is the flag's name; aliases get their own env var too.
+
+    A boolean switch is written `--x/--no-x`; its env var comes from the first half.
+    """
+    envvars = [env_name(flag.split("/")[0]), *(env_name(a) for a in aliases)]
     return typer.Option(flag, *aliases, envvar=envvars if aliases else envvars[0], help=help, **kwargs)
 
 
@@ -66,6 +69,84 @@ DevchainEnvFile = Annotated[
 
 LogLevel = Annotated[
     str, option("--log-level", "Console log level: debug, info, warning, error.", case_sensitive=False)
+]
+FileLogLevel = Annotated[
+    str,
+    option(
+        "--file-log-level",
+        "Level for the rotating log file <log-file-dir>/<id>.log: debug, info, warning, error, or none.",
+        case_sensitive=False,
+    ),
+]
+LogFileDir = Annotated[Path, option("--log-file-dir", "Directory for rotating log files (10 MB x 5 kept).")]
+
+# --- webhook ------------------------------------------------------------------------------------
+
+HttpEnabled = Annotated[
+    bool, option("--http-enabled/--http-disabled", "Serve /ping, /status and the other webhook endpoints.")
+]
+HttpHost = Annotated[str, option("--http-host", "Address the webhook binds to; 0.0.0.0 inside Docker.")]
+HttpPort = Annotated[int, option("--http-port", "Webhook TCP port.")]
+HttpUsername = Annotated[
+    str | None,
+    option(
+        "--http-username", "Basic auth user for every endpoint but /ping and /health.", show_default=False
+    ),
+]
+HttpPassword = Annotated[
+    str | None,
+    option("--http-password", "Basic auth password (never logged or shown).", show_default=False),
+]
+HttpCorsOrigins = Annotated[
+    str | None,
+    option(
+        "--http-cors-origins",
+        "Comma-separated origins allowed to read the webhook from a browser; * for any.",
+        show_default=False,
+    ),
+]
+
+# --- reporting and alerting ---------------------------------------------------------------------
+
+DiscordWebhookUrl = Annotated[
+    str | None,
+    option(
+        "--discord-webhook-url", "Discord webhook for start, trades, failures and stop.", show_default=False
+    ),
+]
+DiscordErrorWebhookUrl = Annotated[
+    str | None,
+    option(
+        "--discord-error-webhook-url",
+        "Separate Discord webhook for failures only (default: the main one).",
+        show_default=False,
+    ),
+]
+LogstashServer = Annotated[
+    str | None,
+    option(
+        "--logstash-server",
+        "Send logs as JSON over UDP to host[:port] (port 5959 by default).",
+        show_default=False,
+    ),
+]
+StatsdHost = Annotated[
+    str | None, option("--statsd-host", "Send metrics to this statsd host (UDP).", show_default=False)
+]
+StatsdPort = Annotated[int, option("--statsd-port", "statsd UDP port.")]
+StatsdPrefix = Annotated[str, option("--statsd-prefix", "Prefix of every statsd metric name.")]
+Heartbeat = Annotated[
+    str | None,
+    option(
+        "--heartbeat",
+        "Heartbeat file touched after every cycle and trigger check; none to disable. "
+        "Default: monit/heartbeat/<id>.txt.",
+        show_default=False,
+    ),
+]
+SentryDsn = Annotated[
+    str | None,
+    option("--sentry-dsn", "Send exceptions to Sentry (off unless set).", show_default=False),
 ]
 
 # --- ethereum execution -------------------------------------------------------------------------
