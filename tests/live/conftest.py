@@ -9,11 +9,10 @@ import pytest
 
 @pytest.fixture()
 def live(eth, tmp_path):
+    from tests.live.state_file import save_state
     from tradeexecutor.ethereum.settings import ExecutionSettings
     from tradeexecutor.execution.live.stack import build_live_models
     from tradeexecutor.state.state import State
-
-    from tests.live.state_file import save_state
 
     ns = SimpleNamespace(eth=eth, state=State(), path=tmp_path / "state.json", saves=0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tests.live.state_file import load_state
 from tradeexecutor.ethereum.erc20 import balance_of
 from tradeexecutor.ethereum.tx import is_known_to_node
 from tradeexecutor.execution.runner import CycleRunner
@@ -12,8 +13,6 @@ from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.trade import TradeStatus
 from tradeexecutor.state.transaction import TxStatus
 from tradeexecutor.strategy.position_manager import PositionManager
-
-from tests.live.state_file import load_state
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -48,9 +47,12 @@ def mint_usdc(live, to: str, amount: int) -> None:
 
     web3 = live.eth.devchain.web3
     token = web3.eth.contract(
-        address=live.eth.assets["USDC"].address, abi=abi(ERC20 + ("function mint(address to, uint256 amount)",))
+        address=live.eth.assets["USDC"].address,
+        abi=abi(ERC20 + ("function mint(address to, uint256 amount)",)),
     )
-    web3.eth.wait_for_transaction_receipt(token.functions.mint(to, amount).transact({"from": web3.eth.accounts[0]}))
+    web3.eth.wait_for_transaction_receipt(
+        token.functions.mint(to, amount).transact({"from": web3.eth.accounts[0]})
+    )
 
 
 def test_first_sync_books_the_wallet_then_external_changes_with_a_reason(live) -> None:
@@ -70,7 +72,10 @@ def test_first_sync_books_the_wallet_then_external_changes_with_a_reason(live) -
     sync.sync(T0, state)
     entry = state.ledger.entries[-1]
     assert entry.kind == LedgerKind.deposit and entry.amount_raw == 100 * 10**6
-    assert entry.reason.startswith("found 100 USDC more on chain than booked") and "external deposit" in entry.reason
+    assert (
+        entry.reason.startswith("found 100 USDC more on chain than booked")
+        and "external deposit" in entry.reason
+    )
     assert state.portfolio.cash() == Decimal(10_100)
     assert_books_match_chain(live)
 

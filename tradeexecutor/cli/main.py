@@ -10,7 +10,18 @@ import sys
 
 import typer
 
-from tradeexecutor.cli.commands import check_strategy, create_wallet, demo, devchain, hello, version
+from tradeexecutor.cli.commands import (
+    check_strategy,
+    check_universe,
+    check_wallet,
+    create_wallet,
+    demo,
+    devchain,
+    hello,
+    perform_test_trade,
+    repair,
+    version,
+)
 from tradeexecutor.cli.env_files import extract_env_files
 from tradeexecutor.errors import UserError
 
@@ -37,6 +48,10 @@ app.command("version")(version.version)
 app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
 app.command("create-wallet")(create_wallet.create_wallet)
+app.command("check-universe")(check_universe.check_universe)
+app.command("check-wallet")(check_wallet.check_wallet)
+app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
+app.command("repair")(repair.repair)
 app.add_typer(devchain.app, name="devchain")
 
 

@@ -17,7 +17,9 @@ of them. Outcomes:
   was sent, no nonce is used;
 - the outcome is unknown (confirmation timeout, node gone): the trade stays `broadcast`
   and recovery resolves it at the next sync. Nothing is guessed; later trades of the
-  cycle are failed unsent, since their nonces would queue behind the unconfirmed one.
+  cycle are failed unsent, since their nonces would queue behind the unconfirmed one;
+- the node cannot be reached before anything is signed: `RPCUnavailable` goes up to the
+  loop (a transient failure it retries); the next sync fails the unsent trades.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from decimal import Decimal
 from web3 import Web3
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.connection import RPCUnavailable
 from tradeexecutor.ethereum.gas import check_gas_balance
 from tradeexecutor.ethereum.recovery import ResolutionStatus, resolve_transaction
 from tradeexecutor.ethereum.revert import explain
@@ -63,6 +66,7 @@ from tradeexecutor.state.transaction import BlockchainTransaction
 logger = logging.getLogger(__name__)
 
 Checkpoint = Callable[[], None]
+DEFAULT_SETTINGS = ExecutionSettings()
 
 
 class LowGasBalance(UserError):
@@ -85,7 +89,7 @@ class UniswapV2ExecutionModel:
         web3: Web3,
         wallet: HotWallet,
         routing: LiveRouting,
-        settings: ExecutionSettings = ExecutionSettings(),
+        settings: ExecutionSettings = DEFAULT_SETTINGS,
         *,
         chain_id: int | None = None,
         clock: Callable[[], datetime.datetime] = utcnow,
@@ -109,7 +113,9 @@ class UniswapV2ExecutionModel:
 
     def check_gas_money(self) -> Decimal:
         try:
-            return check_gas_balance(self.web3, self.wallet.address, self.chain_id, self.settings.min_gas_balance)
+            return check_gas_balance(
+                self.web3, self.wallet.address, self.chain_id, self.settings.min_gas_balance
+            )
         except UserError as e:
             raise LowGasBalance(str(e)) from None
 
@@ -120,7 +126,9 @@ class UniswapV2ExecutionModel:
         trades: list[TradeExecution],
         checkpoint: Checkpoint,
     ) -> None:
-        todo = sorted((t for t in trades if t.status == TradeStatus.planned), key=lambda t: (not t.is_sell, t.trade_id))
+        todo = sorted(
+            (t for t in trades if t.status == TradeStatus.planned), key=lambda t: (not t.is_sell, t.trade_id)
+        )
         if not todo:
             return
         try:
@@ -157,6 +165,8 @@ class UniswapV2ExecutionModel:
             approval = self.routing.routing_for(trade.pair).approval_request(
                 plan, self.wallet.address, self.settings.approval_mode
             )
+        except RPCUnavailable:
+            raise  # the node is down: nothing was sent; the cycle is retried and recovery fails this trade
         except UserError as e:
             self._fail(state, trade, f"the swap could not be planned: {e}", checkpoint)
             return True
@@ -220,6 +230,8 @@ class UniswapV2ExecutionModel:
         except TransactionWouldRevert as e:
             self._fail(state, trade, f"nothing was sent: {e}", checkpoint)
             return _Sent(None)
+        except RPCUnavailable:
+            raise
         except UserError as e:
             self._fail(state, trade, f"nothing was sent: {e}", checkpoint)
             return _Sent(None)
@@ -298,7 +310,12 @@ class UniswapV2ExecutionModel:
         if resolution.status == ResolutionStatus.dropped:
             tx.mark_dropped(self.clock(), resolution.detail)
             self.wallet.forget_nonce()
-            self._fail(state, trade, f"the node did not take transaction {tx.tx_hash}: {resolution.detail}", checkpoint)
+            self._fail(
+                state,
+                trade,
+                f"the node did not take transaction {tx.tx_hash}: {resolution.detail}",
+                checkpoint,
+            )
             return _Sent(None)
         state.mark_broadcast(trade, self.clock())
         checkpoint()

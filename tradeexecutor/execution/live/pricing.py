@@ -46,7 +46,8 @@ class UniswapV2LivePricing:
         reserves = self.routing.fetch([pair])
         amount_in = self.routing.reserve.to_raw(reserve)
         base_out = self._amount_out(
-            pair, route, reserves, amount_in, f"buy {reserve} {self.routing.reserve.symbol} of")
+            pair, route, reserves, amount_in, f"buy {reserve} {self.routing.reserve.symbol} of"
+        )
         mid = 1 / self.routing.mid_rate(route, reserves)
         return TradePricing(
             price=reserve / pair.base.to_decimal(base_out),

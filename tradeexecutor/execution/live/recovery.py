@@ -36,7 +36,12 @@ from tradeexecutor.ethereum.revert import explain
 from tradeexecutor.ethereum.tx import get_receipt
 from tradeexecutor.ethereum.uniswap_v2.routing import TradeSide
 from tradeexecutor.execution.live.routes import LiveRouting
-from tradeexecutor.execution.live.transactions import APPROVE_FUNCTION, SWAP_FUNCTION, apply_confirmation, settle_swap
+from tradeexecutor.execution.live.transactions import (
+    APPROVE_FUNCTION,
+    SWAP_FUNCTION,
+    apply_confirmation,
+    settle_swap,
+)
 from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
@@ -62,7 +67,12 @@ class RecoveredTrade:
     rebroadcast: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"Trade #{self.trade_id} {self.ticker}: {self.outcome.value}: {self.detail}"
+        again = (
+            f" (rebroadcast {', '.join(self.rebroadcast)} from the recorded signed bytes)"
+            if self.rebroadcast
+            else ""
+        )
+        return f"Trade #{self.trade_id} {self.ticker}: {self.outcome.value}: {self.detail}{again}"
 
 
 @dataclass(slots=True)
@@ -188,18 +198,28 @@ class TradeRecovery:
         """Every transaction of the trade is final: settle or fail it accordingly."""
         now = self.clock()
         mined_swap = next(
-            (tx for tx in trade.blockchain_transactions if tx.function == SWAP_FUNCTION and tx.status == TxStatus.success),
+            (
+                tx
+                for tx in trade.blockchain_transactions
+                if tx.function == SWAP_FUNCTION and tx.status == TxStatus.success
+            ),
             None,
         )
         if mined_swap is not None and trade.status != TradeStatus.success:
             # mined and recorded, but the run stopped before booking it: book it from the receipt
             receipt = get_receipt(self.web3, mined_swap.tx_hash)
             if receipt is None:
-                return RecoveryOutcome.unresolved, f"the receipt of swap {mined_swap.tx_hash} is not available"
+                return (
+                    RecoveryOutcome.unresolved,
+                    f"the receipt of swap {mined_swap.tx_hash} is not available",
+                )
             side = TradeSide.buy if trade.is_buy else TradeSide.sell
             settle_swap(state, trade, self.routing.route(side, trade.pair), receipt, now)
         if trade.status == TradeStatus.success:
-            return RecoveryOutcome.settled, f"swap mined, {trade.executed_quantity} {trade.pair.base.symbol} booked"
+            return (
+                RecoveryOutcome.settled,
+                f"swap mined, {trade.executed_quantity} {trade.pair.base.symbol} booked",
+            )
         failure = next(
             (
                 tx
@@ -218,10 +238,15 @@ class TradeRecovery:
                 else f"was dropped: {failure.drop_reason}"
             )
             reason = f"the {what} {failure.tx_hash} {why}"
+        elif not trade.blockchain_transactions:
+            reason = (
+                "execution was interrupted before this trade sent anything (found unfinished at the next "
+                "sync); nothing of it is on chain, the strategy decides again"
+            )
         elif not swap_sent:
             reason = (
-                "the executor stopped before this trade's swap was sent (found unfinished on restart); "
-                "nothing of it is on chain, the strategy decides again"
+                "execution was interrupted before this trade's swap was sent (found unfinished at the next "
+                "sync); only its approval is on chain, the strategy decides again"
             )
         else:  # a successful swap would have settled the trade above
             reason = "its swap transaction ended without a result"

@@ -53,7 +53,8 @@ class LiveRouting:
         self.reserves = reserve_fetcher or ReserveFetcher(web3)
         self.deployments = {d.slug: d for d in deployments}
         self.routings = {
-            d.slug: UniswapV2Routing(web3, d, max_slippage_bps, reserve_fetcher=self.reserves) for d in deployments
+            d.slug: UniswapV2Routing(web3, d, max_slippage_bps, reserve_fetcher=self.reserves)
+            for d in deployments
         }
         self.known_pairs = tuple(known_pairs)
         self._intermediates: dict[str, TradingPairIdentifier | None] = {}
@@ -126,7 +127,9 @@ class LiveRouting:
 
     @staticmethod
     def amounts_out(route: SwapRoute, reserves: dict[str, PoolReserves], amount_in: int) -> list[int]:
-        hops = [reserves[pool.key].hop(token) for pool, token in zip(route.pools, route.path[:-1], strict=True)]
+        hops = [
+            reserves[pool.key].hop(token) for pool, token in zip(route.pools, route.path[:-1], strict=True)
+        ]
         return get_amounts_out(amount_in, hops)
 
     @staticmethod

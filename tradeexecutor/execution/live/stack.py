@@ -10,7 +10,7 @@ from web3 import Web3
 from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.ethereum.uniswap_v2.deployments import UniswapV2Deployment
 from tradeexecutor.ethereum.wallet import HotWallet
-from tradeexecutor.execution.live.execution_model import UniswapV2ExecutionModel
+from tradeexecutor.execution.live.execution_model import DEFAULT_SETTINGS, UniswapV2ExecutionModel
 from tradeexecutor.execution.live.pricing import UniswapV2LivePricing
 from tradeexecutor.execution.live.recovery import DEFAULT_RECOVERY_TIMEOUT, TradeRecovery
 from tradeexecutor.execution.live.routes import LiveRouting
@@ -48,7 +48,7 @@ def build_live_models(
     wallet: HotWallet,
     deployments: Sequence[UniswapV2Deployment],
     reserve: AssetIdentifier,
-    settings: ExecutionSettings = ExecutionSettings(),
+    settings: ExecutionSettings = DEFAULT_SETTINGS,
     *,
     known_pairs: Sequence[TradingPairIdentifier] = (),
     checkpoint: Callable[[], None] | None = None,

@@ -44,7 +44,9 @@ def to_state_transaction(
     )
 
 
-def apply_confirmation(tx: BlockchainTransaction, confirmed: ConfirmedTransaction, at: datetime.datetime) -> None:
+def apply_confirmation(
+    tx: BlockchainTransaction, confirmed: ConfirmedTransaction, at: datetime.datetime
+) -> None:
     """Mark a recorded transaction mined (success or reverted) from its receipt."""
     if tx.status == TxStatus.signed:  # rebroadcast by recovery, or mined before we marked it sent
         tx.mark_broadcast(at)

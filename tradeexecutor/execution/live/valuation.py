@@ -21,7 +21,9 @@ class UniswapV2Valuation:
     def revalue(self, ts: datetime.datetime, state: State) -> None:
         portfolio = state.portfolio
         positions = [
-            p for p in (*portfolio.open_positions.values(), *portfolio.frozen_positions.values()) if p.quantity_raw > 0
+            p
+            for p in (*portfolio.open_positions.values(), *portfolio.frozen_positions.values())
+            if p.quantity_raw > 0
         ]
         if not positions:
             return
