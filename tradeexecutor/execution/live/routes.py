@@ -112,6 +112,7 @@ class LiveRouting:
         return trade_route(side, pair, self.intermediate_for(pair))
 
     def pools(self, pair: TradingPairIdentifier) -> tuple[TradingPairIdentifier, ...]:
+        self.routing_for(pair)  # an exchange we were given
         intermediate = self.intermediate_for(pair)
         return (pair,) if intermediate is None else (pair, intermediate)
 
