@@ -172,6 +172,7 @@ def test_stale_data_refuses_to_trade_and_retries_within_the_cycle() -> None:
         max_data_delay=datetime.timedelta(minutes=3),
         stay_up_after_halt=True,
     )
+
     def fresh_after_first_cycle(now):
         if now >= START.replace(second=0) + MINUTE:
             market.lag = datetime.timedelta(seconds=5)
