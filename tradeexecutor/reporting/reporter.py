@@ -214,6 +214,10 @@ class Reporter:
         self.metrics.push_observed()
         self._beat(at or self.run_state.now(), "trigger check")
 
+    def alert(self, text: str) -> None:
+        """Something an operator must look at that is not a cycle failure (watchdog, stale data)."""
+        self._discord(text, error=True)
+
     def stopped(self, reason: str | None = None) -> None:
         """Trading stopped for good (Ctrl-C, halt, end of a test run); the webhook may stay up."""
         snapshot = self.run_state.snapshot

@@ -112,6 +112,11 @@ def health(s: RunSnapshot, now: datetime) -> HealthReport:
     }
     if not s.executor_running:
         return HealthReport(False, f"trading is halted: {s.halted_reason or 'stopped'}", details)
+    if s.exception is not None:
+        # a cycle failed and no cycle has completed since: trading is retrying, not healthy
+        return HealthReport(
+            False, f"the last cycle failed and will be retried: {s.exception.message}", details
+        )
     period = s.expected_cycle_duration
     if period is None:
         return HealthReport(True, "running; waiting for the first cycle to report its period", details)
