@@ -30,14 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.batch import batch_rpc
 from tradeexecutor.ethereum.connection import RPCUnavailable
 from tradeexecutor.ethereum.gas import check_gas_balance
 from tradeexecutor.ethereum.recovery import ResolutionStatus, resolve_transaction
 from tradeexecutor.ethereum.revert import explain
-from tradeexecutor.ethereum.settings import ExecutionSettings
+from tradeexecutor.ethereum.settings import ApprovalMode, ExecutionSettings
 from tradeexecutor.ethereum.tx import (
     BroadcastError,
     ConfirmationTimeout,
@@ -46,7 +48,7 @@ from tradeexecutor.ethereum.tx import (
     TransactionRequest,
     TransactionWouldRevert,
 )
-from tradeexecutor.ethereum.uniswap_v2.routing import SwapPlan
+from tradeexecutor.ethereum.uniswap_v2.routing import MAX_UINT256, SwapPlan, approve_request
 from tradeexecutor.ethereum.wallet import HotWallet
 from tradeexecutor.execution.live.crash import crash_point
 from tradeexecutor.execution.live.routes import LiveRouting
@@ -67,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 Checkpoint = Callable[[], None]
 DEFAULT_SETTINGS = ExecutionSettings()
+ALLOWANCE_SELECTOR = "0xdd62ed3e"  # allowance(address,address)
 
 
 class LowGasBalance(UserError):
@@ -162,9 +165,7 @@ class UniswapV2ExecutionModel:
         state.start_trade(trade, self.clock())
         try:
             plan = self.plan(trade)
-            approval = self.routing.routing_for(trade.pair).approval_request(
-                plan, self.wallet.address, self.settings.approval_mode
-            )
+            approval = self.approval_request(plan)
         except RPCUnavailable:
             raise  # the node is down: nothing was sent; the cycle is retried and recovery fails this trade
         except UserError as e:
@@ -211,6 +212,22 @@ class UniswapV2ExecutionModel:
             return routing.plan_buy(trade.pair, amount, self.wallet.address, intermediate, slippage)
         amount = trade.pair.base.to_raw(-trade.planned_quantity)
         return routing.plan_sell(trade.pair, amount, self.wallet.address, intermediate, slippage)
+
+    def approval_request(self, plan: SwapPlan) -> TransactionRequest | None:
+        """The approval the swap needs, or None when the router's allowance covers it.
+
+        One raw `eth_call` instead of a web3 contract call: building a contract object and
+        running web3's formatters per trade cost more than the node's answer.
+        """
+        token = plan.route.token_in
+        data = (
+            ALLOWANCE_SELECTOR + abi_encode(["address", "address"], [self.wallet.address, plan.router]).hex()
+        )
+        (result,) = batch_rpc(self.web3, [("eth_call", [{"to": token.address, "data": data}, "latest"])])
+        if int(result, 16) >= plan.amount_in:
+            return None
+        unlimited = ApprovalMode(self.settings.approval_mode) == ApprovalMode.unlimited
+        return approve_request(token, plan.router, MAX_UINT256 if unlimited else plan.amount_in)
 
     # --- one transaction -----------------------------------------------------------------------
 
