@@ -165,6 +165,7 @@ CRASH_POINTS = [
 def test_sigkill_at_each_step_then_restart_ends_like_an_uninterrupted_run(
     devchain, tmp_path, reference, crash_at
 ) -> None:
+    unique_clock(devchain, crash_at)
     crashed = run_worker(devchain, tmp_path, crash_at)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-3000:]
     assert "worker done" not in crashed.stdout
@@ -178,6 +179,17 @@ def test_sigkill_at_each_step_then_restart_ends_like_an_uninterrupted_run(
     assert ("rebroadcast" in restarted.stdout) == (step == "recorded"), restarted.stdout
 
 
+def unique_clock(devchain, name: str) -> None:
+    """Move the chain's clock by a per-test amount.
+
+    Swap deadlines follow the chain's clock, which restarts from the same snapshot in every
+    test; without this, two tests would sign byte-identical transactions, and anvil remembers
+    transaction hashes across an evm_revert.
+    """
+    offset = 1_000 + sum(ord(c) * 31**i for i, c in enumerate(name)) % 1_000_000
+    devchain.web3.provider.make_request("evm_increaseTime", [offset])
+
+
 def wait_until(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -189,6 +201,7 @@ def wait_until(condition, timeout: float = 30.0) -> None:
 def test_sigkill_while_waiting_for_confirmation(devchain, tmp_path, reference, dropped) -> None:
     """Killed with its transaction in the mempool; mined later, or dropped and rebroadcast on restart."""
     web3, wallet = devchain.web3, devchain.hot_wallet.address
+    unique_clock(devchain, f"waiting-{dropped}")
     web3.provider.make_request("evm_setAutomine", [False])
     try:
         worker = subprocess.Popen(

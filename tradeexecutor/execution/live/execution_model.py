@@ -163,6 +163,13 @@ class UniswapV2ExecutionModel:
     ) -> bool:
         """Take one planned trade to success or failure; False when its outcome is left unknown."""
         state.start_trade(trade, self.clock())
+        if trade.reserve_currency.key != self.routing.reserve.key:
+            reason = (
+                f"the state's reserve currency is {trade.reserve_currency.symbol} but the executor routes from "
+                f"{self.routing.reserve.symbol}: fix RESERVE_CURRENCY or use the right state file"
+            )
+            self._fail(state, trade, reason, checkpoint)
+            return True
         try:
             plan = self.plan(trade)
             approval = self.approval_request(plan)

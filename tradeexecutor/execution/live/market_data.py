@@ -21,7 +21,6 @@ from web3 import Web3
 
 from tradeexecutor.data.candles import CandleDataError
 from tradeexecutor.data.onchain import OnchainCandleSource
-from tradeexecutor.data.source import describe_range
 from tradeexecutor.data.time_bucket import GRID_ORIGIN, TimeBucket
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.erc20 import fetch_token
@@ -101,8 +100,19 @@ class LiveCandleSource:
             frame = frame[frame.index < pd.Timestamp(end)]
         return frame
 
-    def describe(self, start: datetime | None, end: datetime | None) -> str:
-        return f"on-chain Swap events from block {self.start_block}, {describe_range(start, end)}"
+    def refresh(self, now: datetime) -> datetime | None:
+        """Scan every time bucket in use up to the latest block; when the newest candle closed.
+
+        A candle still in progress counts as closing now (its pool traded recently). None
+        when there are no candles at all. Fits the live loop's `MarketRefresh`.
+        """
+        newest: datetime | None = None
+        for bucket in list(self._scanners):
+            for frame in self._candles(bucket).values():
+                if len(frame):
+                    closed = min(frame.index[-1].to_pydatetime() + bucket.timedelta, now)
+                    newest = closed if newest is None else max(newest, closed)
+        return newest
 
 
 def to_weekly(daily: pd.DataFrame) -> pd.DataFrame:
