@@ -23,7 +23,7 @@ import msgspec
 
 from tradeexecutor.state.errors import IllegalTransition
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
-from tradeexecutor.state.time import require_utc
+from tradeexecutor.state.time import UTCDateTime, require_utc
 from tradeexecutor.state.transaction import BlockchainTransaction
 
 
@@ -67,7 +67,7 @@ class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: TradeStatus = TradeStatus.planned
 
     # what the strategy decided
-    planned_at: datetime.datetime
+    planned_at: UTCDateTime
     planned_quantity: Decimal  # base tokens: positive buys, negative sells
     planned_reserve: Decimal  # reserve currency spent (buy) or expected back (sell), positive
     planned_price: Decimal  # reserve per base token at planning
@@ -75,11 +75,11 @@ class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
     notes: str = ""
 
     # every step's time
-    started_at: datetime.datetime | None = None
-    broadcast_at: datetime.datetime | None = None
-    executed_at: datetime.datetime | None = None
-    failed_at: datetime.datetime | None = None
-    repaired_at: datetime.datetime | None = None
+    started_at: UTCDateTime | None = None
+    broadcast_at: UTCDateTime | None = None
+    executed_at: UTCDateTime | None = None
+    failed_at: UTCDateTime | None = None
+    repaired_at: UTCDateTime | None = None
 
     # what happened
     executed_quantity_raw: int | None = None  # base token units, signed like planned_quantity
