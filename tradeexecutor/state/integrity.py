@@ -44,6 +44,8 @@ _trade_times = attrgetter(
 )
 _tx_times = attrgetter("signed_at", "broadcast_at", "confirmed_at")
 _transactions = attrgetter("blockchain_transactions")
+_trades = attrgetter("trades")
+_position_id = attrgetter("position_id")
 _tzinfo = attrgetter("tzinfo")
 _entry_id = attrgetter("entry_id")
 _entry_asset = attrgetter("asset_key")
@@ -120,14 +122,15 @@ class IntegrityChecker:
 
         for status, bucket in ((_OPEN, portfolio.open_positions), (_FROZEN, portfolio.frozen_positions)):
             for key, position in bucket.items():
-                quantity = _check_position(key, position, status, trade_ids, trades)
+                quantity, _ = _check_position(key, position, status, trade_ids, trades)
                 if quantity < 0:
                     raise IntegrityError(
                         f"position #{key} ({position.pair.ticker}) holds a negative quantity ({quantity} raw)"
                     )
                 base_key = position.pair.base.key
                 held[base_key] = held.get(base_key, 0) + quantity
-                max_position_id = max(max_position_id, key)
+                if key > max_position_id:
+                    max_position_id = key
 
         sealed = self._sealed
         reused = 0
@@ -135,15 +138,16 @@ class IntegrityChecker:
             if sealed.get(key) is position:
                 reused += 1
                 continue
-            quantity = _check_position(key, position, _CLOSED, trade_ids, trades)
+            quantity, pending = _check_position(key, position, _CLOSED, trade_ids, trades)
             if quantity:
                 raise IntegrityError(
                     f"closed position #{key} ({position.pair.ticker}) still holds {quantity} raw units"
                 )
-            if any(t.status in PENDING_STATUSES for t in position.trades.values()):
+            if pending:
                 raise IntegrityError(f"closed position #{key} ({position.pair.ticker}) has a pending trade")
             newly_sealed.append(position)
-            max_position_id = max(max_position_id, key)
+            if key > max_position_id:
+                max_position_id = key
         if reused != len(sealed):
             raise _CacheStale  # a verified closed position was replaced or removed: start over
 
@@ -172,15 +176,11 @@ class IntegrityChecker:
         _compare_balances(state, held, totals)
 
         # Everything passed: remember what was verified.
-        for position in newly_sealed:
-            sealed[position.position_id] = position
-            self._sealed_trade_ids.update(position.trades)
-        self._sealed_max_trade_id = max(
-            self._sealed_max_trade_id, max((t for p in newly_sealed for t in p.trades), default=0)
-        )
-        self._sealed_max_position_id = max(
-            self._sealed_max_position_id, max((p.position_id for p in newly_sealed), default=0)
-        )
+        sealed.update(zip(map(_position_id, newly_sealed), newly_sealed, strict=True))
+        sealed_trades = list(chain.from_iterable(map(_trades, newly_sealed)))
+        self._sealed_trade_ids.update(sealed_trades)
+        self._sealed_max_trade_id = max(self._sealed_max_trade_id, max(sealed_trades, default=0))
+        self._sealed_max_position_id = max(self._sealed_max_position_id, max(sealed, default=0))
         self._ledger_count, self._ledger_last, self._ledger_totals = ledger_count, ledger_last, totals
 
     def _check_ledger(
@@ -267,8 +267,8 @@ def _check_position(
     status: PositionStatus,
     trade_ids: list[int],
     trades: list[TradeExecution],
-) -> int:
-    """Check one position and its trades; collect their ids; return the quantity it holds."""
+) -> tuple[int, bool]:
+    """Check one position and its trades; collect their ids; return its quantity and whether a trade is pending."""
     pid = position.position_id
     if pid != key:
         raise IntegrityError(f"position #{pid} is stored under id {key} among the {status} positions")
@@ -278,6 +278,7 @@ def _check_position(
         )
     pair = position.pair
     quantity = position.quantity_adjustment_raw
+    pending = False
     for trade_key, trade in position.trades.items():
         tid = trade.trade_id
         if tid != trade_key:
@@ -294,9 +295,11 @@ def _check_position(
             if trade.executed_quantity_raw is None:
                 raise IntegrityError(f"trade #{tid} succeeded but has no executed quantity")
             quantity += trade.executed_quantity_raw
+        elif trade.status in PENDING_STATUSES:
+            pending = True
     trade_ids.extend(position.trades)
     trades.extend(position.trades.values())
-    return quantity
+    return quantity, pending
 
 
 def _check_position_ids_unique(portfolio: Portfolio) -> None:

@@ -58,7 +58,7 @@ _ALLOWED: dict[TradeStatus, frozenset[TradeStatus]] = {
 PENDING_STATUSES = frozenset({TradeStatus.planned, TradeStatus.started, TradeStatus.broadcast})
 
 
-class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
+class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
     trade_id: int
     position_id: int
     pair: TradingPairIdentifier

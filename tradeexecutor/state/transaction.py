@@ -36,7 +36,7 @@ _ALLOWED: dict[TxStatus, frozenset[TxStatus]] = {
 }
 
 
-class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
+class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
     tx_hash: str
     chain_id: int
     from_address: str
