@@ -72,7 +72,7 @@ class _Builder:
         self.now = T0
         self.nonce = 0
         self.state = State(strategy_id=draw(texts), created_at=T0, last_updated_at=T0)
-        self.state.record_deposit(USDC, draw(st.integers(10**6, 2**120)), T0, reason="initial")
+        self.state.record_deposit(USDC, draw(st.integers(10**6, 10**20)), T0, reason="initial")
         self.state.record_deposit(ETH, draw(st.integers(10**18, 2**200)), T0, role=ReserveRole.gas)
 
     def tick(self) -> datetime.datetime:
@@ -113,8 +113,11 @@ class _Builder:
         if action == "deposit":
             asset = self.pick([USDC, ETH, WETH])
             role = ReserveRole.gas if asset is ETH else ReserveRole.reserve
+            # The reserve stays within Decimal's 28 digits (cash is computed in Decimal);
+            # other tokens take integers far beyond 64 bits.
+            top = 10**20 if asset is USDC else 2**100
             state.record_deposit(
-                asset, self.draw(st.integers(1, 2**100)), at, role=role, reason=self.draw(texts)
+                asset, self.draw(st.integers(1, top)), at, role=role, reason=self.draw(texts)
             )
         elif action == "withdraw":
             free = state.portfolio.free_cash_raw()  # never the reserve committed to pending buys
