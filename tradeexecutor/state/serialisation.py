@@ -80,61 +80,47 @@ class _Head(msgspec.Struct, kw_only=True):
     state: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
 
 
-class _Tables:
-    """Collects identifiers while the state is encoded; hands out their table index."""
+class _Tables(dict):
+    """Collects identifiers while the state is encoded; maps each to its table index.
+
+    Used as `enc_hook=tables.__getitem__`: the hook runs once per reference (500,000 times
+    for 100,000 positions), and a dict lookup in C (identifiers cache their hash) is about
+    twice as fast as a Python hook function. Misses land in __missing__, which registers.
+    """
 
     def __init__(self) -> None:
-        # id(obj) -> index: the hook runs once per reference (500,000 times for 100,000
-        # positions) and an int-keyed lookup avoids calling the identifiers' Python __hash__.
-        # The objects stay referenced by the state being encoded, so ids cannot be reused.
-        self.by_id: dict[int, int] = {}
-        self.asset_index: dict[AssetIdentifier, int] = {}
-        self.pair_index: dict[TradingPairIdentifier, int] = {}
+        super().__init__()
         self.assets: list[_AssetRecord] = []
         self.pairs: list[_PairRecord] = []
 
-    def asset(self, asset: AssetIdentifier) -> int:
-        index = self.asset_index.get(asset)
-        if index is None:
-            index = self.asset_index[asset] = len(self.assets)
-            self.assets.append(
-                _AssetRecord(
-                    chain_id=asset.chain_id,
-                    address=asset.address,
-                    symbol=asset.symbol,
-                    decimals=asset.decimals,
-                    name=asset.name,
-                )
-            )
-        return index
-
-    def pair(self, pair: TradingPairIdentifier) -> int:
-        index = self.pair_index.get(pair)
-        if index is None:
-            base, quote = self.asset(pair.base), self.asset(pair.quote)
-            index = self.pair_index[pair] = len(self.pairs)
+    def __missing__(self, obj: Any) -> int:
+        if type(obj) is TradingPairIdentifier:
+            base, quote = self[obj.base], self[obj.quote]
+            index = len(self.pairs)
             self.pairs.append(
                 _PairRecord(
                     base=base,
                     quote=quote,
-                    pool_address=pair.pool_address,
-                    exchange_slug=pair.exchange_slug,
-                    fee_bps=pair.fee_bps,
+                    pool_address=obj.pool_address,
+                    exchange_slug=obj.exchange_slug,
+                    fee_bps=obj.fee_bps,
                 )
             )
+        elif type(obj) is AssetIdentifier:
+            index = len(self.assets)
+            self.assets.append(
+                _AssetRecord(
+                    chain_id=obj.chain_id,
+                    address=obj.address,
+                    symbol=obj.symbol,
+                    decimals=obj.decimals,
+                    name=obj.name,
+                )
+            )
+        else:
+            raise NotImplementedError(f"Objects of type {type(obj).__name__} cannot be written to the state.")
+        self[obj] = index
         return index
-
-    def enc_hook(self, obj: Any) -> Any:
-        index = self.by_id.get(id(obj))
-        if index is not None:
-            return index
-        if type(obj) is TradingPairIdentifier:
-            index = self.by_id[id(obj)] = self.pair(obj)
-            return index
-        if type(obj) is AssetIdentifier:
-            index = self.by_id[id(obj)] = self.asset(obj)
-            return index
-        raise NotImplementedError(f"Objects of type {type(obj).__name__} cannot be written to the state.")
 
 
 # ---- encode -----------------------------------------------------------------------------
@@ -143,7 +129,7 @@ class _Tables:
 def encode_state(state: State) -> bytes:
     """The complete file contents for `state` (no integrity check here: the store does it)."""
     tables = _Tables()
-    body = msgspec.json.Encoder(enc_hook=tables.enc_hook).encode(state)
+    body = msgspec.json.Encoder(enc_hook=tables.__getitem__).encode(state)
     encoder = msgspec.json.Encoder()
     return b"".join(
         (
