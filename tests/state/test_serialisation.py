@@ -153,3 +153,42 @@ def test_inline_identifiers_hook_spells_out_pairs() -> None:
     assert trade.status == TradeStatus.planned
     encoded = msgspec.json.decode(msgspec.json.encode(trade, enc_hook=inline_identifiers))
     assert WETH.address in str(encoded) and USDC.symbol in str(encoded)
+
+
+ARRAY_COLUMNS = {
+    "TradeExecution": "trade_id position_id pair reserve_currency trade_type status planned_at planned_quantity "
+    "planned_reserve planned_price slippage_tolerance_bps notes started_at broadcast_at executed_at failed_at "
+    "repaired_at executed_quantity_raw executed_reserve_raw executed_price lp_fees_reserve gas_fees_native_raw "
+    "gas_fees_reserve failure_reason repair_note blockchain_transactions",
+    "BlockchainTransaction": "tx_hash chain_id from_address to_address nonce gas_limit signed_at signed_bytes "
+    "function details max_fee_per_gas max_priority_fee_per_gas gas_price status broadcast_at confirmed_at "
+    "block_number block_hash gas_used effective_gas_price revert_reason drop_reason gas_fee_booked",
+    "LedgerEntry": "entry_id kind asset_key amount_raw at trade_id position_id tx_hash reason",
+    "PortfolioSnapshot": "at total_equity free_cash open_positions realised_pnl unrealised_pnl",
+    "VisualisationMessage": "at text",
+    "PlotPoint": "at value",
+}
+
+
+def test_array_columns_are_pinned() -> None:
+    """These objects are JSON arrays: a column moved or inserted silently changes old files'
+    meaning. Append new fields at the end (and here, and in docs/state.md); anything else
+    needs SCHEMA_VERSION + 1 and a migration."""
+    from tradeexecutor.state.ledger import LedgerEntry
+    from tradeexecutor.state.statistics import PortfolioSnapshot
+    from tradeexecutor.state.trade import TradeExecution
+    from tradeexecutor.state.transaction import BlockchainTransaction
+    from tradeexecutor.state.visualisation import PlotPoint, VisualisationMessage
+
+    for cls in (
+        TradeExecution,
+        BlockchainTransaction,
+        LedgerEntry,
+        PortfolioSnapshot,
+        VisualisationMessage,
+        PlotPoint,
+    ):
+        assert cls.__struct_config__.array_like
+        columns = [f.name for f in msgspec.structs.fields(cls)]
+        pinned = ARRAY_COLUMNS[cls.__name__].split()
+        assert columns[: len(pinned)] == pinned, f"{cls.__name__} columns changed: see this test's docstring"

@@ -59,6 +59,10 @@ PENDING_STATUSES = frozenset({TradeStatus.planned, TradeStatus.started, TradeSta
 
 
 class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
+    """Written as a JSON array in field order (docs/state.md lists the columns): a long-running
+    executor keeps hundreds of thousands of these and the keys were a third of the file.
+    Add new fields at the end only; anything else needs a schema migration."""
+
     trade_id: int
     position_id: int
     pair: TradingPairIdentifier

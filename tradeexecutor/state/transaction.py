@@ -37,6 +37,10 @@ _ALLOWED: dict[TxStatus, frozenset[TxStatus]] = {
 
 
 class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
+    """Written as a JSON array in field order (docs/state.md lists the columns): a long-running
+    executor keeps hundreds of thousands of these and the keys were a third of the file.
+    Add new fields at the end only; anything else needs a schema migration."""
+
     tx_hash: str
     chain_id: int
     from_address: str
