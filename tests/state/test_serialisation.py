@@ -12,12 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from tests.state.factories import ETH, T0, USDC, WETH, WETH_USDC, funded_state, many_closed_positions
 from tests.state.strategies import states
 from tradeexecutor.state.errors import SchemaTooNew, StateFormatError
+from tradeexecutor.state.identifiers import AssetIdentifier
 from tradeexecutor.state.integrity import check_integrity
 from tradeexecutor.state.serialisation import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    IdentifierTables,
+    TablesChanged,
     decode_state,
     encode_state,
+    encode_state_chunks,
     inline_identifiers,
     read_schema_version,
 )
@@ -192,3 +196,19 @@ def test_array_columns_are_pinned() -> None:
         columns = [f.name for f in msgspec.structs.fields(cls)]
         pinned = ARRAY_COLUMNS[cls.__name__].split()
         assert columns[: len(pinned)] == pinned, f"{cls.__name__} columns changed: see this test's docstring"
+
+
+def test_chunks_join_to_the_same_file_and_unseen_identifiers_trigger_a_second_pass() -> None:
+    state = many_closed_positions(5_000)
+    stray = AssetIdentifier(chain_id=31337, address="0x" + "99" * 20, symbol="OLDUSD", decimals=6)
+    state.portfolio.closed_positions[4_000].trades[7_999].reserve_currency = stray  # found by no pre-scan
+    tables = IdentifierTables()
+    with pytest.raises(TablesChanged):
+        b"".join(encode_state_chunks(state, tables))
+    chunks = list(encode_state_chunks(state, tables))  # second pass: tables complete
+    assert len(chunks) > 10  # closed positions and ledger rows come in pieces
+    data = b"".join(chunks)
+    assert data == encode_state(state)
+    loaded = decode_state(data)
+    assert loaded == state
+    assert loaded.portfolio.get_trade(7_999).reserve_currency == stray

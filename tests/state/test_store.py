@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -178,8 +177,8 @@ def test_save_publishes_an_immutable_snapshot(tmp_path: Path) -> None:
         assert second.generation == first.generation + 1
         assert second.etag != first.etag and second.data == path.read_bytes()
         assert first.data == encode_state(traded_state())  # the old snapshot is untouched
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            second.data = b""  # type: ignore[misc]
+        with pytest.raises(AttributeError, match="immutable"):
+            second.generation = 7  # type: ignore[misc]
     reader = JSONFileStore(path, read_only=True)
     reader.load()
     assert reader.last_saved.data == path.read_bytes()
@@ -283,3 +282,21 @@ def test_corrupt_file_is_reported_in_one_sentence_and_left_untouched(tmp_path: P
         assert isinstance(e.value, StateStoreError) and e.value.path == str(path)
         assert files_in(tmp_path) == before  # byte for byte, and nothing added
         assert store.last_saved is None
+
+
+def test_a_failure_while_encoding_stops_the_writer_thread(tmp_path: Path) -> None:
+    import threading
+
+    from tradeexecutor.state.filewrite import write_synced
+
+    def pieces():  # noqa: ANN202
+        yield b'{"schema_version":1,'
+        yield b'"state":'
+        raise ValueError("encoder failed")
+
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="encoder failed"):
+        write_synced(tmp_path / "partial.tmp", pieces())
+    assert threading.active_count() == before
+    assert write_synced(tmp_path / "whole.tmp", [b"ab", b"cd"]) == [b"ab", b"cd"]
+    assert (tmp_path / "whole.tmp").read_bytes() == b"abcd"

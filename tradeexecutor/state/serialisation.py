@@ -80,7 +80,7 @@ class _Head(msgspec.Struct, kw_only=True):
     state: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
 
 
-class _Tables(dict):
+class IdentifierTables(dict):
     """Collects identifiers while the state is encoded; maps each to its table index.
 
     Used as `enc_hook=tables.__getitem__`: the hook runs once per reference (500,000 times
@@ -126,24 +126,93 @@ class _Tables(dict):
 # ---- encode -----------------------------------------------------------------------------
 
 
+POSITIONS_PER_CHUNK = 2_000
+ENTRIES_PER_CHUNK = 20_000
+
+
+class TablesChanged(Exception):
+    """An identifier first seen after the header was produced; encode again (the tables now hold it)."""
+
+
 def encode_state(state: State) -> bytes:
     """The complete file contents for `state` (no integrity check here: the store does it)."""
-    tables = _Tables()
-    body = msgspec.json.Encoder(enc_hook=tables.__getitem__).encode(state)
-    encoder = msgspec.json.Encoder()
-    return b"".join(
+    tables = IdentifierTables()
+    while True:
+        try:
+            return b"".join(encode_state_chunks(state, tables))
+        except TablesChanged:
+            continue  # the second pass starts with complete tables
+
+
+def encode_state_chunks(state: State, tables: IdentifierTables | None = None) -> Iterator[bytes]:
+    """The file contents in pieces, so the store can write (and fsync) while encoding goes on.
+
+    The identifier tables come first in the file but are filled while encoding, so they are
+    collected up front from the places identifiers live (reserves, ledger assets, position
+    pairs). A trade whose pair or reserve currency is equal to one of those resolves to the
+    same index; an identifier found nowhere else raises TablesChanged at the end, and the
+    caller starts again with `tables`, which then holds it.
+
+    Closed positions and ledger rows (nearly all of a large state) are encoded in chunks:
+    the rest of the state is encoded once with a NUL byte standing in for each of them (a
+    NUL cannot occur in msgspec output: strings escape control characters), then split there.
+    """
+    tables = IdentifierTables() if tables is None else tables
+    portfolio, ledger = state.portfolio, state.ledger
+    for holding in portfolio.reserves.values():
+        tables[holding.asset]
+    for asset in ledger.assets.values():
+        tables[asset]
+    for bucket in (portfolio.open_positions, portfolio.frozen_positions, portfolio.closed_positions):
+        for position in bucket.values():
+            tables[position.pair]
+    known = (len(tables.assets), len(tables.pairs))
+
+    encoder = msgspec.json.Encoder(enc_hook=tables.__getitem__)
+    closed, entries = portfolio.closed_positions, ledger.entries
+    shell = state
+    if closed or entries:
+        shell = msgspec.structs.replace(
+            state,
+            portfolio=msgspec.structs.replace(portfolio, closed_positions=msgspec.Raw(b"\x00"))
+            if closed
+            else portfolio,
+            ledger=msgspec.structs.replace(ledger, entries=msgspec.Raw(b"\x00")) if entries else ledger,
+        )
+    pieces = encoder.encode(shell).split(b"\x00")
+
+    plain = msgspec.json.Encoder()
+    yield b"".join(
         (
             b'{"schema_version":',
             str(SCHEMA_VERSION).encode(),
             b',"assets":',
-            encoder.encode(tables.assets),
+            plain.encode(tables.assets),
             b',"pairs":',
-            encoder.encode(tables.pairs),
+            plain.encode(tables.pairs),
             b',"state":',
-            body,
-            b"}",
+            pieces[0],
         )
     )
+    rest = iter(pieces[1:])
+    if closed:
+        items = list(closed.items())
+        yield b"{"
+        for start in range(0, len(items), POSITIONS_PER_CHUNK):
+            chunk = encoder.encode(dict(items[start : start + POSITIONS_PER_CHUNK]))
+            yield chunk[1:-1] if start == 0 else b"," + chunk[1:-1]
+        yield b"}"
+        yield next(rest)
+    if entries:
+        yield b"["
+        for start in range(0, len(entries), ENTRIES_PER_CHUNK):
+            chunk = encoder.encode(entries[start : start + ENTRIES_PER_CHUNK])
+            yield chunk[1:-1] if start == 0 else b"," + chunk[1:-1]
+        yield b"]"
+        yield next(rest)
+    yield b"}"
+    if (len(tables.assets), len(tables.pairs)) != known:
+        raise TablesChanged
 
 
 def inline_identifiers(obj: Any) -> Any:

@@ -23,15 +23,11 @@ Guarantees, and how:
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import fcntl
 import gc
-import hashlib
 import os
 import shutil
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 
@@ -48,29 +44,19 @@ from tradeexecutor.state.errors import (
     StateSaveRefused,
     StateStoreError,
 )
+from tradeexecutor.state.filewrite import fsync_directory, remove_quietly, write_synced
 from tradeexecutor.state.integrity import IntegrityChecker
-from tradeexecutor.state.serialisation import decode_state, encode_state
+from tradeexecutor.state.serialisation import (
+    IdentifierTables,
+    TablesChanged,
+    decode_state,
+    encode_state_chunks,
+)
+from tradeexecutor.state.snapshot import SavedSnapshot
 from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
 
 DEFAULT_BACKUPS = 3
-
-
-@dataclass(frozen=True)
-class SavedSnapshot:
-    """The exact bytes of the state file as last loaded or saved; safe to share between threads."""
-
-    data: bytes
-    saved_at: datetime.datetime
-    generation: int  # 1 for the first snapshot of this store, +1 for each save
-
-    @cached_property
-    def etag(self) -> str:
-        """Content hash, computed on first use (by the reader's thread, not the saver's)."""
-        return hashlib.blake2b(self.data, digest_size=16).hexdigest()
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 class JSONFileStore:
@@ -180,7 +166,7 @@ class JSONFileStore:
                 f"Cannot read the state file {self.path} ({e.strerror}).", str(self.path)
             ) from None
         state = self.decode(data)
-        self._publish(data)
+        self._publish((data,))
         return state
 
     def decode(self, data: bytes) -> State:
@@ -229,43 +215,41 @@ class JSONFileStore:
         """Write the first version of a state; refuses to replace an existing file."""
         self._require_writable()
         if self.path.exists():
-            raise StateFileExists(
-                f"The state file {self.path} already exists; load it instead, or move it away to start a new state.",
-                str(self.path),
-            )
-        data = self._checked_bytes(state)
-        tmp = self._write_temp(data)
+            raise self._exists()
+        self._check_before_save(state)
+        tmp, chunks = self._write_temp(state)
         try:
             os.link(tmp, self.path)  # fails if the file appeared meanwhile: never overwrites
         except FileExistsError:
-            raise StateFileExists(
-                f"The state file {self.path} already exists; load it instead, or move it away to start a new state.",
-                str(self.path),
-            ) from None
+            raise self._exists() from None
         finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        _fsync_directory(self.path.parent)
-        return self._publish(data)
+            remove_quietly(tmp)
+        fsync_directory(self.path.parent)
+        return self._publish(chunks)
 
     def save(self, state: State) -> SavedSnapshot:
         """Check, then atomically replace the state file (keeping backups); nothing is written on failure."""
         self._require_writable()
-        data = self._checked_bytes(state)
-        tmp = self._write_temp(data)
+        self._check_before_save(state)
+        tmp, chunks = self._write_temp(state)
         try:
             if self.backups and self.path.exists():
                 self._rotate_backups()
             os.replace(tmp, self.path)
         except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            remove_quietly(tmp)
             raise StateStoreError(
                 f"Cannot replace the state file {self.path} ({e.strerror}); the previous version is intact.",
                 str(self.path),
             ) from None
-        _fsync_directory(self.path.parent)
-        return self._publish(data)
+        fsync_directory(self.path.parent)
+        return self._publish(chunks)
+
+    def _exists(self) -> StateFileExists:
+        return StateFileExists(
+            f"The state file {self.path} already exists; load it instead, or move it away to start a new state.",
+            str(self.path),
+        )
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -278,35 +262,30 @@ class JSONFileStore:
                 f"The store for {self.path} is closed; open it again to save.", str(self.path)
             )
 
-    def _checked_bytes(self, state: State) -> bytes:
+    def _check_before_save(self, state: State) -> None:
         try:
             self._checker.check(state)
         except IntegrityError as e:
             raise StateSaveRefused(
                 f"Refusing to save the state file {self.path}: {e}; nothing was written.", str(self.path)
             ) from None
-        return encode_state(state)
 
-    def _write_temp(self, data: bytes) -> Path:
+    def _write_temp(self, state: State) -> tuple[Path, tuple[bytes, ...]]:
+        """Encode into a synced temp file next to the state file, writing while encoding."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tables = IdentifierTables()
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            while True:
+                try:
+                    return tmp, tuple(write_synced(tmp, encode_state_chunks(state, tables)))
+                except TablesChanged:
+                    continue  # an identifier outside the pre-scanned places: again, tables complete
         except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            remove_quietly(tmp)
             raise StateStoreError(
                 f"Cannot write the state file {self.path} ({e.strerror}); the previous version is intact.",
                 str(self.path),
             ) from None
-        return tmp
 
     def _backup(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.name}.{n}")
@@ -324,9 +303,9 @@ class JSONFileStore:
         except OSError:  # a filesystem without hard links: copy (the state file stays in place)
             shutil.copyfile(self.path, newest)
 
-    def _publish(self, data: bytes) -> SavedSnapshot:
+    def _publish(self, chunks: tuple[bytes, ...]) -> SavedSnapshot:
         self._generation += 1
-        snapshot = SavedSnapshot(data=data, saved_at=utcnow(), generation=self._generation)
+        snapshot = SavedSnapshot(chunks, saved_at=utcnow(), generation=self._generation)
         self._last_saved = snapshot
         return snapshot
 
@@ -337,12 +316,3 @@ def _read_pid(fd: int) -> int | None:
         return int(text) if text else None
     except (OSError, ValueError):
         return None
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable: without this a power cut can bring the old name back."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
