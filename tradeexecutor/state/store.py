@@ -1,9 +1,10 @@
 """The state file on disk: atomic saves, one writer at a time, backups, and validated loads.
 
 Guarantees, and how:
-- A save is all or nothing. The bytes go to a temporary file in the same directory, which is
-  flushed and fsynced, then renamed over the state file, then the directory is fsynced. A
-  crash at any instant leaves either the previous file or the new one, never a mix.
+- A save is all or nothing. The bytes go to a temporary file in the same directory (written
+  and fsynced on a second thread while the rest is still being encoded), which is then
+  renamed over the state file, then the directory is fsynced. A crash at any instant leaves
+  either the previous file or the new one, never a mix.
 - One writer. A writer takes an exclusive `flock` on `<state>.lock` when it opens the store
   and keeps it until `close()` or process exit (the kernel drops it if the process dies, so a
   crashed executor never leaves a stale lock). The lock file holds the writer's PID, which a
@@ -17,7 +18,8 @@ Guarantees, and how:
 - Saves are checked. The integrity check runs before anything is written; a state that
   fails it is not saved at all.
 - Snapshots for other threads. After each load or save `last_saved` holds the exact bytes
-  of the file with an ETag; the webhook serves those and never touches the live State.
+  of the file with an ETag (`snapshot.SavedSnapshot`); the webhook serves those and never
+  touches the live State.
 """
 
 from __future__ import annotations
