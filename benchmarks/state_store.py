@@ -18,6 +18,7 @@ Times are the median of 3 runs. Run: .venv/bin/python benchmarks/state_store.py 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -106,6 +107,7 @@ def _timed(prepare, action) -> float:
 
 
 def main(sizes: tuple[int, ...]) -> None:
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores; other processes slow every figure)")
     header = (
         f"{'positions':>10}{'file MB':>9}{'1st save s':>11}{'save s':>8}{'1-trade s':>10}"
         f"{'load s':>8}{'load RSS MB':>12}{'save peak MB':>13}"
@@ -120,6 +122,7 @@ def main(sizes: tuple[int, ...]) -> None:
                 f"{r['save_peak'] / 1e6:>13.0f}",
                 flush=True,
             )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     print("targets: 100,000 save < 1.5 s, load < 2 s; 10,000 save and load < 0.15 s (medians of 3 runs)")
 
 
