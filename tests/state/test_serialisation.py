@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -26,6 +28,7 @@ from tradeexecutor.state.serialisation import (
     read_schema_version,
 )
 from tradeexecutor.state.state import State
+from tradeexecutor.state.store import JSONFileStore
 from tradeexecutor.state.trade import TradeStatus
 
 
@@ -38,6 +41,18 @@ def test_round_trip_is_exact_for_realistic_states(state: State) -> None:
     assert loaded == state
     assert encode_state(loaded) == data  # byte-identical: every Decimal keeps its exact digits
     check_integrity(loaded, timestamps_verified=True)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(states())
+def test_store_save_then_load_gives_the_same_state(state: State) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "executor.json"
+        with JSONFileStore(path) as store:
+            store.create(state)
+            store.save(state)
+        assert JSONFileStore(path, read_only=True).load() == state
+        assert path.read_bytes() == encode_state(state)
 
 
 def test_big_integers_decimals_and_utc_timestamps_survive() -> None:
