@@ -43,7 +43,7 @@ def test_round_trip_is_exact_for_realistic_states(state: State) -> None:
     check_integrity(loaded, timestamps_verified=True)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states())
 def test_store_save_then_load_gives_the_same_state(state: State) -> None:
     with tempfile.TemporaryDirectory() as directory:
