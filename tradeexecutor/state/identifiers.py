@@ -14,9 +14,12 @@ index; on load every reference resolves to one shared object. See docs/state.md.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 from enum import IntEnum
 from typing import Any, NoReturn
+
+# Wide enough for any uint256 amount: conversions must never round in the context.
+_WIDE = Context(prec=100)
 
 
 class ChainId(IntEnum):
@@ -104,11 +107,16 @@ class AssetIdentifier(_Frozen):
 
     def to_raw(self, amount: Decimal) -> int:
         """Human amount -> on-chain integer, rounding towards zero (never claim more than exists)."""
-        return int((amount * (Decimal(10) ** self.decimals)).to_integral_value(rounding=ROUND_DOWN))
+        return int(amount.scaleb(self.decimals, context=_WIDE).to_integral_value(rounding=ROUND_DOWN))
 
     def to_decimal(self, raw: int) -> Decimal:
-        """On-chain integer -> exact human amount."""
-        return Decimal(raw).scaleb(-self.decimals)
+        """On-chain integer -> exact human amount.
+
+        Built from its digits rather than with arithmetic: Decimal arithmetic rounds to the
+        context's 28 significant digits, and token amounts can be longer than that.
+        """
+        sign, digits, _ = Decimal(raw).as_tuple()
+        return Decimal((sign, digits, -self.decimals))
 
     def __str__(self) -> str:
         return f"{self.symbol} ({self.address} on {ChainId.name_of(self.chain_id)})"
