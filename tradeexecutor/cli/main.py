@@ -24,6 +24,7 @@ from tradeexecutor.cli.commands import (
 )
 from tradeexecutor.cli.env_files import extract_env_files
 from tradeexecutor.errors import UserError
+from tradeexecutor.state.errors import StateStoreError
 
 app = typer.Typer(
     name="trade-executor",
@@ -75,6 +76,8 @@ def run(argv: list[str] | None = None) -> None:
         app(args=args, prog_name="trade-executor")
     except UserError as e:
         fail(str(e), e.exit_code)
+    except StateStoreError as e:  # a corrupt, locked, missing or too new state file
+        fail(str(e), 1)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)
