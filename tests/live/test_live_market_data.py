@@ -62,3 +62,20 @@ def test_unknown_pair_and_bad_token_list(eth, tmp_path) -> None:
     assert built[0].pool_address == eth.pairs["WETH-USDC"].pool_address
     with pytest.raises(UserError, match="The address of token FOO .* add FOO=0x... to --token-addresses"):
         pairs_for_exchange(eth.web3, eth.deployment, ["FOO-USDC"], tokens)
+
+
+def test_weekly_candles_start_on_mondays_whatever_day_the_data_starts() -> None:
+    import pandas as pd
+
+    from tradeexecutor.execution.live.market_data import to_weekly
+
+    days = pd.date_range("2024-01-03", periods=10, freq="1D", tz="UTC", name="timestamp")  # from a Wednesday
+    daily = pd.DataFrame(
+        {"open": range(10), "high": range(10), "low": range(10), "close": range(10), "volume": [1.0] * 10},
+        index=days,
+        dtype="float64",
+    )
+    weekly = to_weekly(daily)
+    assert [str(t.date()) for t in weekly.index] == ["2024-01-01", "2024-01-08"]
+    assert weekly["open"].tolist() == [0.0, 5.0] and weekly["close"].tolist() == [4.0, 9.0]
+    assert weekly["volume"].tolist() == [5.0, 5.0]

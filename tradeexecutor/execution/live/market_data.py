@@ -62,7 +62,7 @@ class LiveCandleSource:
                 self.web3,
                 list(self.pairs.values()),
                 cache_dir=self.cache_dir,
-                time_bucket=bucket.value,
+                time_bucket=bucket.value.replace("d", "D"),  # pandas deprecates a lower-case day unit
                 start_block=self.start_block,
                 chunk_size=self.chunk_size,
             )
@@ -119,10 +119,15 @@ def to_weekly(daily: pd.DataFrame) -> pd.DataFrame:
     """Daily candles -> weekly candles starting on Mondays (the shared candle grid)."""
     if daily.empty:
         return daily
-    weekly = daily.resample("7D", origin=pd.Timestamp(GRID_ORIGIN), label="left", closed="left").agg(
-        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    origin, week = pd.Timestamp(GRID_ORIGIN), pd.Timedelta(days=7)
+    starts = origin + ((daily.index - origin) // week) * week
+    weekly = daily.groupby(starts, sort=True).agg(
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
     )
-    weekly = weekly.dropna(subset=["open"])
     weekly.index.name = "timestamp"
     return weekly
 

@@ -30,10 +30,7 @@ def open_state(
     path: Path, *, create: bool, strategy_id: str = ""
 ) -> Iterator[tuple[State, Callable[[], None]]]:
     """(state, checkpoint) with the file locked for writing until the block ends."""
-    try:
-        from tradeexecutor.state.store import JSONFileStore
-    except ImportError:  # until the state store is merged: a plain atomic file, no lock
-        from tradeexecutor.execution.live._interim_store import InterimStore as JSONFileStore
+    from tradeexecutor.state.store import JSONFileStore
 
     with JSONFileStore(path) as store:
         if store.exists():
