@@ -20,6 +20,7 @@ bare swap. Run: .venv/bin/python benchmarks/execution.py
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import time
@@ -170,13 +171,15 @@ def main() -> None:
             return wallet
 
         workdir = tempfile.TemporaryDirectory()
+        stores = contextlib.ExitStack()  # state files stay open (and locked) for the whole run
         usdc_asset = assets_from_file(d)["USDC"]
         known = list(pairs_from_file(d).values())
 
         def execution_model() -> Callable[[], None]:
             wallet = funded_wallet()
-            store = open_state(Path(workdir.name) / "model.json", create=True)
-            state, checkpoint = store.__enter__()
+            state, checkpoint = stores.enter_context(
+                open_state(Path(workdir.name) / "model.json", create=True)
+            )
             models = build_live_models(
                 web3,
                 wallet,
@@ -207,7 +210,7 @@ def main() -> None:
 
         # whole cycles: sync (with recovery), revalue, decide 10 buys, execute, statistics, save
         wallet = funded_wallet()
-        state, checkpoint = open_state(Path(workdir.name) / "cycles.json", create=True).__enter__()
+        state, checkpoint = stores.enter_context(open_state(Path(workdir.name) / "cycles.json", create=True))
         models = build_live_models(
             web3,
             wallet,
