@@ -103,6 +103,7 @@ def test_slippage_exceeded_on_chain_fails_the_trade_releases_reserve_and_books_g
     assert "INSUFFICIENT_OUTPUT_AMOUNT" in trade.failure_reason and "--max-slippage" in trade.failure_reason
     swap = trade.blockchain_transactions[-1]
     assert swap.status == TxStatus.reverted and swap.gas_fee_booked and swap.gas_used
+    assert "INSUFFICIENT_OUTPUT_AMOUNT" in swap.revert_reason and swap.signed_bytes is None
     gas_entries = [
         e for e in live.state.ledger.entries if e.kind == LedgerKind.gas_fee and e.trade_id == trade.trade_id
     ]
@@ -112,7 +113,7 @@ def test_slippage_exceeded_on_chain_fails_the_trade_releases_reserve_and_books_g
     assert_consistent(live)
 
 
-def test_router_cannot_take_the_tokens_fails_before_anything_is_sent(live, eth) -> None:
+def test_allowance_or_balance_revert_fails_before_the_swap_is_sent(live, eth) -> None:
     """The wallet's USDC left after the sync: the swap would revert (TRANSFER_FROM_FAILED) and is never signed."""
     pm = synced(live)
     trades = pm.open_1x_long(eth.pairs["WETH-USDC"], 9_000)
