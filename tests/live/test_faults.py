@@ -303,3 +303,39 @@ def test_node_restarted_mid_confirmation_trade_still_settles(tmp_path: Path) -> 
     finally:
         first.stop()
         second.stop()
+
+
+def test_node_down_before_signing_is_transient_and_the_next_sync_cleans_up(live, eth) -> None:
+    """Every node fails while the cycle executes: RPCUnavailable goes up for the loop to retry, nothing was sent."""
+    from rpc_proxy import RpcProxy
+
+    from tradeexecutor.ethereum.connection import RPCUnavailable, create_web3
+    from tradeexecutor.ethereum.settings import ExecutionSettings
+    from tradeexecutor.execution.live.stack import build_live_models
+
+    with RpcProxy(eth.devchain.rpc_url) as proxy:
+        web3 = create_web3(31337, {"JSON_RPC_ANVIL": proxy.url}, backoff=0.01)
+        models = build_live_models(
+            web3,
+            eth.wallet,
+            [eth.deployment],
+            eth.assets["USDC"],
+            ExecutionSettings(),
+            known_pairs=list(eth.pairs.values()),
+            checkpoint=live.checkpoint,
+        )
+        models.sync.sync(T0, live.state)
+        trades = PositionManager(T0, live.state, models.pricing).open_1x_long(eth.pairs["WETH-USDC"], 100)
+        nonce = eth.web3.eth.get_transaction_count(eth.wallet.address)
+        proxy.status = 503
+        with pytest.raises(RPCUnavailable, match="No JSON-RPC node answered"):
+            models.execution.execute_trades(T0, live.state, trades, live.checkpoint)
+        assert trades[0].status in (TradeStatus.planned, TradeStatus.started)
+        assert not trades[0].blockchain_transactions
+        proxy.status = None
+        models.sync.sync(T0, live.state)  # the retried cycle starts with a sync
+        live.checkpoint()
+    assert trades[0].status == TradeStatus.failed
+    assert "interrupted before this trade sent anything" in trades[0].failure_reason
+    assert eth.web3.eth.get_transaction_count(eth.wallet.address) == nonce  # no nonce used, none skipped
+    assert_consistent(live)

@@ -119,6 +119,8 @@ class UniswapV2ExecutionModel:
             return check_gas_balance(
                 self.web3, self.wallet.address, self.chain_id, self.settings.min_gas_balance
             )
+        except RPCUnavailable:
+            raise  # the node, not the wallet: transient
         except UserError as e:
             raise LowGasBalance(str(e)) from None
 
