@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 from enum import IntEnum
+from functools import cached_property
 
 import msgspec
 
@@ -36,7 +37,7 @@ def address_key(address: str) -> str:
     return address.lower()
 
 
-class AssetIdentifier(msgspec.Struct, frozen=True, kw_only=True):
+class AssetIdentifier(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     """An ERC-20 token (or the chain's native token, address `NATIVE_TOKEN_ADDRESS`) on one chain."""
 
     chain_id: int
@@ -49,9 +50,10 @@ class AssetIdentifier(msgspec.Struct, frozen=True, kw_only=True):
         if not 0 <= self.decimals <= 77:
             raise ValueError(f"Token {self.symbol} has impossible decimals {self.decimals}.")
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Stable dictionary key: chain and lower-case address."""
+        """Stable dictionary key: chain and lower-case address (cached: `dict=True` gives the
+        frozen struct a __dict__ for it; it is never serialised)."""
         return f"{self.chain_id}:{address_key(self.address)}"
 
     def to_raw(self, amount: Decimal) -> int:
@@ -74,7 +76,7 @@ def native_token(chain_id: int, symbol: str = "ETH") -> AssetIdentifier:
     return AssetIdentifier(chain_id=chain_id, address=NATIVE_TOKEN_ADDRESS, symbol=symbol, decimals=18)
 
 
-class TradingPairIdentifier(msgspec.Struct, frozen=True, kw_only=True):
+class TradingPairIdentifier(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     """A Uniswap v2 pool seen as base/quote: prices are quote tokens per one base token."""
 
     base: AssetIdentifier
@@ -99,7 +101,7 @@ class TradingPairIdentifier(msgspec.Struct, frozen=True, kw_only=True):
     def ticker(self) -> str:
         return f"{self.base.symbol}-{self.quote.symbol}"
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.chain_id}:{address_key(self.pool_address)}"
 

@@ -385,14 +385,19 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def record_statistics(self, at: datetime.datetime) -> PortfolioSnapshot:
         p = self.portfolio
-        live = [*p.open_positions.values(), *p.frozen_positions.values()]
+        realised, unrealised = p.closed_realised_profit(), Decimal(0)
+        for bucket in (p.open_positions, p.frozen_positions):
+            for pos in bucket.values():
+                r, u = pos.profit()
+                realised += r
+                unrealised += u
         snapshot = PortfolioSnapshot(
             at=require_utc(at),
             total_equity=p.total_equity(),
             free_cash=p.free_cash(),
             open_positions=len(p.open_positions),
-            realised_pnl=sum((pos.realised_profit() for pos in p.all_positions()), Decimal(0)),
-            unrealised_pnl=sum((pos.unrealised_profit() for pos in live), Decimal(0)),
+            realised_pnl=realised,
+            unrealised_pnl=unrealised,
         )
         self.stats.record(snapshot)
         return snapshot

@@ -66,13 +66,20 @@ class StrategyRuntimeError(UserError):
 
 
 def call_user_function(
-    strategy_path: Path, name: str, function: Callable[..., Any], *args: Any, context: str = ""
+    strategy_path: Path,
+    name: str,
+    function: Callable[..., Any],
+    *args: Any,
+    context: str | Callable[[], str] = "",
 ) -> Any:
     """Call a strategy function; anything it raises becomes a `StrategyRuntimeError`.
+
+    `context` may be a callable so that describing the call costs nothing unless it fails
+    (a backtest calls decide_trades tens of thousands of times).
 
     KeyboardInterrupt and SystemExit pass through: they are the operator's, not the strategy's.
     """
     try:
         return function(*args)
     except Exception as e:
-        raise StrategyRuntimeError(name, strategy_path, e, context) from e
+        raise StrategyRuntimeError(name, strategy_path, e, context() if callable(context) else context) from e
