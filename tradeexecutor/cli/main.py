@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tradeexecutor.cli.commands import check_strategy, demo, devchain, hello, version
+from tradeexecutor.cli.commands import backtest, check_strategy, demo, devchain, hello, start, version
 from tradeexecutor.cli.env_files import extract_env_files
 from tradeexecutor.errors import UserError
 
@@ -36,6 +36,8 @@ app.command("hello")(hello.hello)
 app.command("version")(version.version)
 app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
+app.command("backtest")(backtest.backtest)
+app.command("start")(start.start)
 app.add_typer(devchain.app, name="devchain")
 
 
