@@ -54,7 +54,8 @@ class BacktestExecution:
 
 
 class BacktestValuation:
-    """Values every open or frozen position at the latest close the strategy can see."""
+    """Values every open or frozen position at the latest close the strategy can see
+    (`CandlePrices.valuation_price`)."""
 
     def __init__(self, prices: CandlePrices) -> None:
         self.prices = prices
@@ -63,4 +64,4 @@ class BacktestValuation:
         portfolio = state.portfolio
         for positions in (portfolio.open_positions, portfolio.frozen_positions):
             for position in positions.values():
-                state.revalue_position(position, ts, self.prices.latest_close(ts, position.pair))
+                state.revalue_position(position, ts, self.prices.valuation_price(ts, position.pair))

@@ -52,31 +52,45 @@ class CandlePrices:
     def price_at(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
         """The fill price at `ts`: the open of a candle starting at `ts` (the strategy's
         candles first, then the stop-loss candles), else the latest close at or before `ts`."""
+        price = self._open_at(ts, pair)
+        return price if price is not None else self.latest_close(ts, pair)
+
+    def valuation_price(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
+        """The latest close at or before `ts`; before any candle has closed (a position bought
+        at the very first cycle), the open it was bought at."""
+        close = self._latest_close(ts, pair)
+        if close is not None:
+            return close
+        return self.price_at(ts, pair)
+
+    def latest_close(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
+        """The close of the most recent candle closed at or before `ts` (finest series wins)."""
+        close = self._latest_close(ts, pair)
+        if close is None:
+            raise UserError(
+                f"There is no price for {pair.ticker} at {ts:%Y-%m-%d %H:%M} UTC: none of its candles "
+                "had closed by then; start the backtest later or trade it only once it has candles."
+            )
+        return close
+
+    def _open_at(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal | None:
         ns = to_ns(ts)
-        main, fine = self._series(pair)
-        for series in (main, fine):
+        for series in self._series(pair):
             if series is None or not len(series):
                 continue
             close = ns + series.bucket_ns
             i = int(series.close_ns.searchsorted(close, side="left"))
             if i < len(series) and series.close_ns[i] == close:
                 return to_decimal_price(series.opens[i])
-        return self.latest_close(ts, pair)
+        return None
 
-    def latest_close(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
-        """The close of the most recent candle closed at or before `ts` (finest series wins)."""
+    def _latest_close(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal | None:
         ns = to_ns(ts)
-        main, fine = self._series(pair)
         best: tuple[int, float] | None = None
-        for series in (main, fine):
+        for series in self._series(pair):
             if series is None or not len(series):
                 continue
             n = series.visible_count(ns)
             if n and (best is None or series.close_ns[n - 1] > best[0]):
                 best = (int(series.close_ns[n - 1]), float(series.closes[n - 1]))
-        if best is None:
-            raise UserError(
-                f"There is no price for {pair.ticker} at {ts:%Y-%m-%d %H:%M} UTC: none of its candles "
-                "had closed by then; start the backtest later or trade it only once it has candles."
-            )
-        return to_decimal_price(best[1])
+        return None if best is None else to_decimal_price(best[1])

@@ -118,7 +118,7 @@ class TriggerWalker:
         for ns in sorted(events):
             ts = from_ns(ns)
             overrides = {
-                p.pair.key: self.prices.latest_close(ts, p.pair)
+                p.pair.key: self.prices.valuation_price(ts, p.pair)
                 for p in watched
                 if p.is_open() and p.pair.key not in events[ns]
             }
