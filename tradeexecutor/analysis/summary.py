@@ -141,12 +141,14 @@ def max_drawdown(equity: list[float]) -> float | None:
 
 def sharpe_ratio(equity: list[float], periods_per_year: float) -> float | None:
     returns = [b / a - 1 for a, b in zip(equity, equity[1:], strict=False) if a > 0]
-    if len(returns) < 2:
+    n = len(returns)
+    if n < 2:
         return None
-    deviation = statistics.stdev(returns)
+    mean = math.fsum(returns) / n
+    deviation = math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (n - 1))
     if deviation == 0:
         return None
-    return statistics.fmean(returns) / deviation * math.sqrt(periods_per_year)
+    return mean / deviation * math.sqrt(periods_per_year)
 
 
 def cycles_per_year(times: list[datetime.datetime]) -> float | None:

@@ -62,6 +62,8 @@ class BacktestValuation:
 
     def revalue(self, ts: datetime.datetime, state: State) -> None:
         portfolio = state.portfolio
+        if not portfolio.open_positions and not portfolio.frozen_positions:
+            return
         for positions in (portfolio.open_positions, portfolio.frozen_positions):
             for position in positions.values():
                 state.revalue_position(position, ts, self.prices.valuation_price(ts, position.pair))

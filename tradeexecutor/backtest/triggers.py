@@ -20,21 +20,22 @@ runner is called only when something triggers, so checking costs little per cycl
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import numpy as np
 
-from tradeexecutor.backtest.prices import CandlePrices, to_decimal_price, to_ns
+from tradeexecutor.backtest.prices import CandlePrices, PriceSeries, to_decimal_price, to_ns
 from tradeexecutor.backtest.pricing import BacktestPricing
 from tradeexecutor.execution.runner import CycleRunner
 from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.trade import TradeExecution
-from tradeexecutor.strategy.candle_series import CandleSeries
 from tradeexecutor.strategy.universe import TradingUniverse
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _TOLERANCE = 1e-9  # float prefilter margin; the decision itself is made in Decimal
+_SCALAR_WINDOW = 8
 
 
 def from_ns(ns: int) -> datetime.datetime:
@@ -42,7 +43,7 @@ def from_ns(ns: int) -> datetime.datetime:
 
 
 def trigger_price(
-    series: CandleSeries, j: int, stop: Decimal | None, take_profit: Decimal | None
+    series: PriceSeries, j: int, stop: Decimal | None, take_profit: Decimal | None
 ) -> Decimal | None:
     """The price a position with these levels is closed at in candle `j`, or None."""
     o = to_decimal_price(series.opens[j])
@@ -70,41 +71,50 @@ class TriggerWalker:
     ) -> None:
         self.pricing = pricing
         self.prices = prices
-        fine = universe.stop_loss_time_bucket is not None
         boundaries = np.array([to_ns(t) for t in cycles] + [to_ns(end)], dtype="int64")
-        self._series: dict[str, CandleSeries] = {}
-        self._bounds: dict[str, np.ndarray] = {}
+        self._series: dict[str, PriceSeries] = {}
+        self._bounds: dict[str, list[int]] = {}
+        self._lows: dict[str, np.ndarray] = {}
+        self._highs: dict[str, np.ndarray] = {}
         for pair in universe.pairs:
-            series = universe.series_by_key(pair.key, stop_loss=fine)
-            opens_ns = series.close_ns - series.bucket_ns
+            series = prices.series(pair)[-1]  # the finest candles the universe has
+            opens_ns = np.asarray(series.close_ns, dtype="int64") - series.bucket_ns
             self._series[pair.key] = series
-            self._bounds[pair.key] = opens_ns.searchsorted(boundaries, side="left")
+            self._bounds[pair.key] = opens_ns.searchsorted(boundaries, side="left").tolist()
+            self._lows[pair.key] = np.asarray(series.lows)
+            self._highs[pair.key] = np.asarray(series.highs)
 
     def _first_trigger(self, position: TradingPosition, cycle_index: int) -> tuple[int, Decimal] | None:
         key = position.pair.key
-        series = self._series[key]
         bounds = self._bounds[key]
-        a, b = int(bounds[cycle_index]), int(bounds[cycle_index + 1])
+        a, b = bounds[cycle_index], bounds[cycle_index + 1]
         if a >= b:
             return None
+        series = self._series[key]
         stop, take_profit = position.stop_loss, position.take_profit
-        mask = np.zeros(b - a, dtype=bool)
-        if stop is not None:
-            mask |= series.lows[a:b] <= float(stop) * (1 + _TOLERANCE)
-        if take_profit is not None:
-            mask |= series.highs[a:b] >= float(take_profit) * (1 - _TOLERANCE)
-        for offset in np.flatnonzero(mask):
-            j = a + int(offset)
+        stop_f = float(stop) * (1 + _TOLERANCE) if stop is not None else -math.inf
+        take_f = float(take_profit) * (1 - _TOLERANCE) if take_profit is not None else math.inf
+        candidates: Iterable[int]
+        if b - a <= _SCALAR_WINDOW:  # one or a few candles per cycle: plain floats beat numpy
+            lows, highs = series.lows, series.highs
+            candidates = [j for j in range(a, b) if lows[j] <= stop_f or highs[j] >= take_f]
+        else:
+            mask = (self._lows[key][a:b] <= stop_f) | (self._highs[key][a:b] >= take_f)
+            candidates = (a + int(offset) for offset in np.flatnonzero(mask))
+        for j in candidates:
             price = trigger_price(series, j, stop, take_profit)
             if price is not None:
-                return int(series.close_ns[j]), price
+                return series.close_ns[j], price
         return None
 
     def check(self, runner: CycleRunner, cycle_index: int) -> list[TradeExecution]:
         """Close what triggers in the window after cycle `cycle_index`; return the trades."""
+        open_positions = runner.state.portfolio.open_positions
+        if not open_positions:
+            return []
         watched = [
             p
-            for p in runner.state.portfolio.open_positions.values()
+            for p in open_positions.values()
             if (p.stop_loss is not None or p.take_profit is not None) and not p.pending_trades()
         ]
         if not watched:

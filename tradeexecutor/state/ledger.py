@@ -25,7 +25,10 @@ class LedgerKind(StrEnum):
     drift = "drift"  # a small correction found by an audit, with its reason
 
 
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
+    """Holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
+    the garbage collector from scanning the many of these a long run accumulates."""
+
     entry_id: int
     kind: LedgerKind
     asset_key: str  # AssetIdentifier.key

@@ -112,8 +112,11 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
 
     def pending_buys_raw(self) -> int:
         """Reserve committed to buys that have not settled yet."""
+        pending = self.pending_trades()
+        if not pending:  # the usual case, answered without touching the reserve
+            return 0
         reserve = self.reserve_holding().asset
-        return sum(reserve.to_raw(t.planned_reserve) for t in self.pending_trades() if t.is_buy)
+        return sum(reserve.to_raw(t.planned_reserve) for t in pending if t.is_buy)
 
     def free_cash_raw(self) -> int:
         return self.reserve_holding().quantity_raw - self.pending_buys_raw()

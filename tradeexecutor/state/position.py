@@ -22,6 +22,8 @@ import msgspec
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
+_ZERO = Decimal(0)
+
 
 class PositionStatus(StrEnum):
     open = "open"
@@ -144,14 +146,29 @@ class TradingPosition(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def profit(self) -> tuple[Decimal, Decimal]:
         """(realised, unrealised) profit from one pass over the trades."""
-        bought_qty, cost, sold_qty, proceeds = self._amounts()
-        if not bought_qty:
-            return Decimal(0), Decimal(0)
-        realised = proceeds - cost * sold_qty / bought_qty if sold_qty else Decimal(0)
-        if self.last_token_price is None:
-            return realised, Decimal(0)
-        quantity = self.quantity
-        return realised, quantity * self.last_token_price - cost * quantity / bought_qty
+        _, realised, unrealised = self.valuation()
+        return realised, unrealised
+
+    def valuation(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(value, realised profit, unrealised profit) from one pass over the trades: what
+        statistics need every cycle for every open position.
+
+        Quantities stay raw integers here: in cost x sold / bought the base token's scale
+        cancels, and a Decimal's digits do not depend on its exponent, so the result is the
+        same number as with human amounts, for fewer conversions.
+        """
+        bought, cost_raw, sold, proceeds_raw = self._flows_raw()
+        quantity_raw = self.quantity_adjustment_raw + bought - sold
+        price = self.last_token_price
+        value = self.pair.base.to_decimal(quantity_raw) * price if price is not None else _ZERO
+        reserve = self._reserve_asset()
+        if not bought or reserve is None:
+            return value, _ZERO, _ZERO
+        cost = reserve.to_decimal(cost_raw)
+        realised = reserve.to_decimal(proceeds_raw) - cost * sold / bought if sold else _ZERO
+        if price is None:
+            return value, realised, _ZERO
+        return value, realised, value - cost * quantity_raw / bought
 
     def total_gas_fees_reserve(self) -> Decimal:
         return sum((t.gas_fees_reserve for t in self.trades.values()), Decimal(0))

@@ -12,7 +12,10 @@ from decimal import Decimal
 import msgspec
 
 
-class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
+    """Holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
+    the garbage collector from scanning the many of these a long run accumulates."""
+
     at: datetime.datetime
     total_equity: Decimal
     free_cash: Decimal
