@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.backtest.helpers import HAND_CANDLES, STRATEGY_HEADER, cli, hand_files, write
+from tests.backtest.helpers import EXECUTABLE, HAND_CANDLES, STRATEGY_HEADER, cli, hand_files, write
 from tests.backtest.test_summary import ROWS
 from tradeexecutor.backtest.state_file import read_state_file
 from tradeexecutor.cli.main import run
@@ -266,3 +269,38 @@ def test_no_candle_source_given(tmp_path: Path, capsys) -> None:
     )
     assert code == 1
     assert "No candle data given; pass --candle-data PATH" in err
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    """A progress bar goes to stderr when it is a terminal; piped stderr stays clean."""
+    args = [
+        str(EXECUTABLE),
+        "backtest",
+        f"--strategy-file={SMA}",
+        "--backtest-start=2024-01-01",
+        "--backtest-end=2024-01-03",
+        "--synthetic-data",
+        f"--state-file={tmp_path / 'tty.json'}",
+    ]
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout = process.stdout.read()
+    assert process.wait(timeout=120) == 0
+    os.close(master)
+    assert b"Backtesting" in seen and b"cycles" in seen
+    assert b"Trading period length" in stdout
+
+    piped = cli(args[1:-1] + [f"--state-file={tmp_path / 'pipe.json'}"])
+    assert piped.returncode == 0
+    assert "Backtesting" not in piped.stderr

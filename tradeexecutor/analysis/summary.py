@@ -21,8 +21,11 @@ from __future__ import annotations
 import datetime
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+import numpy as np
 
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.position import TradingPosition
@@ -128,27 +131,25 @@ def _deposited(state: State, until: datetime.datetime | None = None) -> Decimal:
     return asset.to_decimal(raw)
 
 
-def max_drawdown(equity: list[float]) -> float | None:
+def max_drawdown(equity: Sequence[float]) -> float | None:
     if len(equity) < 2:
         return None
-    peak, worst = equity[0], 0.0
-    for value in equity:
-        peak = max(peak, value)
-        if peak > 0:
-            worst = max(worst, 1 - value / peak)
-    return worst
+    values = np.asarray(equity, dtype="float64")
+    peaks = np.maximum.accumulate(values)
+    falls = np.divide(peaks - values, peaks, out=np.zeros_like(values), where=peaks > 0)
+    return float(falls.max())
 
 
-def sharpe_ratio(equity: list[float], periods_per_year: float) -> float | None:
-    returns = [b / a - 1 for a, b in zip(equity, equity[1:], strict=False) if a > 0]
-    n = len(returns)
-    if n < 2:
+def sharpe_ratio(equity: Sequence[float], periods_per_year: float) -> float | None:
+    values = np.asarray(equity, dtype="float64")
+    before, after = values[:-1], values[1:]
+    returns = after[before > 0] / before[before > 0] - 1
+    if len(returns) < 2:
         return None
-    mean = math.fsum(returns) / n
-    deviation = math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (n - 1))
-    if deviation == 0:
+    deviation = float(returns.std(ddof=1))
+    if deviation == 0 or not math.isfinite(deviation):
         return None
-    return mean / deviation * math.sqrt(periods_per_year)
+    return float(returns.mean()) / deviation * math.sqrt(periods_per_year)
 
 
 def cycles_per_year(times: list[datetime.datetime]) -> float | None:
@@ -173,8 +174,9 @@ def calculate_summary(
     portfolio = state.portfolio
     live = [*portfolio.open_positions.values(), *portfolio.frozen_positions.values()]
     has_reserve = portfolio.reserve_key is not None
+    curve_floats = [float(v) for _, v in curve]
     # Sharpe uses the cycle snapshots only: the initial-cash point has no cycle interval before it.
-    snapshot_equity = [float(s.total_equity) for s in state.stats.portfolio]
+    snapshot_equity = curve_floats[len(curve) - len(state.stats.portfolio) :]
     per_year = cycles_per_year([s.at for s in state.stats.portfolio])
     return BacktestSummary(
         start=start,
@@ -189,7 +191,7 @@ def calculate_summary(
         won=[o for o in closed if o.profit > 0],
         lost=[o for o in closed if o.profit < 0],
         zero=[o for o in closed if o.profit == 0],
-        max_drawdown=max_drawdown([float(v) for _, v in curve]),
+        max_drawdown=max_drawdown(curve_floats),
         sharpe=sharpe_ratio(snapshot_equity, per_year) if per_year else None,
     )
 

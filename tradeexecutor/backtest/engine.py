@@ -32,6 +32,7 @@ from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.runner import CycleRunner
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution
+from tradeexecutor.strategy.cycle import CycleDuration
 from tradeexecutor.strategy.market_data import MarketData
 from tradeexecutor.strategy.module import ExecutionMode, StrategyInput, StrategyModule
 from tradeexecutor.strategy.position_manager import PositionManager
@@ -78,7 +79,11 @@ def _full_range(data: MarketData, universe: TradingUniverse) -> str:
 
 
 def check_data(
-    data: MarketData, universe: TradingUniverse, start: datetime.datetime, end: datetime.datetime
+    data: MarketData,
+    universe: TradingUniverse,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    cycle: CycleDuration,
 ) -> None:
     """Refuse a universe whose candles do not cover the backtest range, in one sentence."""
     wanted = describe_range(start, end)
@@ -90,7 +95,11 @@ def check_data(
             "pick dates inside the data or load other data."
         )
     first, last = span
-    if first > pd.Timestamp(start) or last < pd.Timestamp(end):
+    # Trading starts at the first cycle (start rounded up to the cycle grid) and needs prices
+    # up to the last candle that fits before `end`.
+    first_needed = cycle.ceil(start)
+    last_needed = universe.time_bucket.floor(end)
+    if first > pd.Timestamp(first_needed) or last < pd.Timestamp(last_needed):
         raise UserError(
             f"The backtest range {wanted} is outside the candle data, which covers "
             f"{describe_range(first.to_pydatetime(), last.to_pydatetime())} for {universe.tickers()} "
@@ -175,7 +184,7 @@ def prepare_backtest(module: StrategyModule, data: MarketData, config: BacktestC
     universe = module.create_trading_universe(
         module.universe_input(timestamp=config.start, execution_mode=ExecutionMode.backtest, data=data)
     )
-    check_data(data, universe, config.start, config.end)
+    check_data(data, universe, config.start, config.end, module.cycle_duration)
     cycles = list(module.cycle_duration.iterate(config.start, config.end))
     if not cycles:
         raise UserError(

@@ -76,6 +76,8 @@ class TriggerWalker:
         self._bounds: dict[str, list[int]] = {}
         self._lows: dict[str, np.ndarray] = {}
         self._highs: dict[str, np.ndarray] = {}
+        # position id -> (stop, take profit, their float prefilter values); Decimal to float is slow
+        self._levels: dict[int, tuple[Decimal | None, Decimal | None, float, float]] = {}
         for pair in universe.pairs:
             series = prices.series(pair)[-1]  # the finest candles the universe has
             opens_ns = np.asarray(series.close_ns, dtype="int64") - series.bucket_ns
@@ -92,8 +94,16 @@ class TriggerWalker:
             return None
         series = self._series[key]
         stop, take_profit = position.stop_loss, position.take_profit
-        stop_f = float(stop) * (1 + _TOLERANCE) if stop is not None else -math.inf
-        take_f = float(take_profit) * (1 - _TOLERANCE) if take_profit is not None else math.inf
+        cached = self._levels.get(position.position_id)
+        if cached is None or cached[0] is not stop or cached[1] is not take_profit:
+            cached = (
+                stop,
+                take_profit,
+                float(stop) * (1 + _TOLERANCE) if stop is not None else -math.inf,
+                float(take_profit) * (1 - _TOLERANCE) if take_profit is not None else math.inf,
+            )
+            self._levels[position.position_id] = cached
+        stop_f, take_f = cached[2], cached[3]
         candidates: Iterable[int]
         if b - a <= _SCALAR_WINDOW:  # one or a few candles per cycle: plain floats beat numpy
             lows, highs = series.lows, series.highs

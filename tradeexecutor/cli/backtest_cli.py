@@ -137,7 +137,12 @@ def run_with_progress(options: BacktestOptions) -> BacktestOutcome:
 def backtest_cli(**raw: object) -> BacktestOutcome:
     """Parse raw option values, run the backtest, print the summary. See the module docstring."""
     options = build_options(**raw)  # type: ignore[arg-type]
-    outcome = run_with_progress(options)
+    try:
+        outcome = run_with_progress(options)
+    except KeyboardInterrupt as e:
+        for note in getattr(e, "__notes__", []):  # where the state so far was saved
+            print(note, file=sys.stderr)
+        raise
     typer.echo(format_table(summary_rows(outcome.summary)))
     print(f"State saved to {outcome.state_file}", file=sys.stderr)
     if outcome.report_file is not None:
