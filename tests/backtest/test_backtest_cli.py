@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from tests.backtest.helpers import EXECUTABLE, HAND_CANDLES, STRATEGY_HEADER, cli, hand_files, write
 from tests.backtest.test_summary import ROWS
+from tests.state.factories import ledger_matches_holdings
 from tradeexecutor.backtest.state_file import read_state_file
 from tradeexecutor.cli.main import run
 
@@ -105,6 +108,34 @@ def test_hand_checked_backtest_through_the_cli(tmp_path: Path, capsys) -> None:
     assert code == 0, err
     assert re.search(r"Cash left at the end\s+\$9,778\.88", out)
     assert read_state_file(tmp_path / "hand.json").portfolio.cash() == Decimal("9778.87745")
+
+
+@pytest.mark.parametrize(
+    ("option", "quantity"),
+    [
+        ("--backtest-slippage-bps=100", Decimal(997) / Decimal(101)),  # price 1 % worse: 101
+        # a pool of 997 WETH and 99,700 USDC: 997 USDC in (after the fee) gives 997 x 997 / (99,700 + 997)
+        ("--backtest-pool-liquidity=99700", Decimal(997) * 997 / (99700 + 997)),
+    ],
+)
+def test_slippage_options_change_the_fills(tmp_path: Path, capsys, option: str, quantity: Decimal) -> None:
+    strategy, candles = hand_files(tmp_path)
+    state_file = tmp_path / "slip.json"
+    code, _, err = invoke(
+        [
+            "backtest",
+            f"--strategy-file={strategy}",
+            f"--candle-data={candles}",
+            "--backtest-start=2024-01-01",
+            "--backtest-end=2024-01-01T10:00",
+            f"--state-file={state_file}",
+            option,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    first_buy = read_state_file(state_file).portfolio.get_trade(1)
+    assert first_buy.executed_quantity_raw == first_buy.pair.base.to_raw(quantity)
 
 
 # --- bad input: one sentence, non-zero exit, nothing half-written -------------------------------
@@ -211,6 +242,12 @@ def create_trading_universe(input):
         (
             RAISING,
             HAND_CANDLES,
+            ["--backtest-slippage-bps=10", "--backtest-pool-liquidity=5000"],
+            "Give either --backtest-slippage-bps or --backtest-pool-liquidity, not both",
+        ),
+        (
+            RAISING,
+            HAND_CANDLES,
             ["--backtest-candle-time-frame-override=2h"],
             "--backtest-candle-time-frame-override '2h' is not one of",
         ),
@@ -226,6 +263,7 @@ def create_trading_universe(input):
         "bad-date",
         "bad-cash",
         "bad-report",
+        "two-slippage-models",
         "bad-time-frame",
     ],
 )
@@ -304,3 +342,45 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     piped = cli(args[1:-1] + [f"--state-file={tmp_path / 'pipe.json'}"])
     assert piped.returncode == 0
     assert "Backtesting" not in piped.stderr
+
+
+def read_terminal_until(master: int, marker: bytes, limit: float = 60) -> bytes:
+    """Read a pty until `marker` shows up (or it closes, or `limit` seconds pass)."""
+    seen, deadline = b"", time.monotonic() + limit
+    while marker not in seen and time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_ctrl_c_stops_between_cycles_and_saves_the_state(tmp_path: Path) -> None:
+    state_file = tmp_path / "interrupted.json"
+    args = [
+        str(EXECUTABLE),
+        "backtest",
+        f"--strategy-file={SMA}",
+        "--backtest-start=2024-01-01",
+        "--backtest-end=2025-01-01",  # a year of 1-minute cycles: far longer than this test waits
+        "--synthetic-data",
+        f"--state-file={state_file}",
+    ]
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    read_terminal_until(master, b"/527040")  # the progress bar counts cycles: they are running
+    process.send_signal(signal.SIGINT)
+    err = read_terminal_until(master, b"the state so far is saved in").decode(errors="replace")
+    assert process.wait(timeout=60) == 130
+    os.close(master)
+    assert "the state so far is saved in" in err
+    state = read_state_file(state_file)
+    assert 0 < state.cycle.completed_count < 365 * 24 * 60
+    assert not state.portfolio.pending_trades()
+    assert ledger_matches_holdings(state)
+    assert process.stdout.read() == b""

@@ -122,11 +122,23 @@ class Backtest:
     universe: TradingUniverse
     state: State
     pricing: BacktestPricing
-    runner: CycleRunner
     cycles: list[datetime.datetime]
     cycles_done: int = 0
     trigger_trades: list[TradeExecution] = field(default_factory=list)
+    runner: CycleRunner = field(init=False)
+    stop_requested: bool = False  # set from a signal handler: stop cleanly after the current cycle
     _view: UniverseView | None = None
+
+    def __post_init__(self) -> None:
+        self.runner = CycleRunner(
+            state=self.state,
+            pricing_model=self.pricing,
+            execution_model=BacktestExecution(self.pricing),
+            sync_model=NoSync(),
+            valuation_model=BacktestValuation(self.pricing.prices),
+            decide=self._decide,
+            checkpoint=_no_checkpoint,
+        )
 
     def _decide(self, ts: datetime.datetime, pm: PositionManager) -> list[TradeExecution]:
         view = self._view
@@ -157,6 +169,8 @@ class Backtest:
             self.trigger_trades += check(self.runner, i)
             if progress is not None and (self.cycles_done % progress_every == 0):
                 progress(self.cycles_done, total)
+            if self.stop_requested:
+                raise KeyboardInterrupt(f"backtest stopped after cycle {self.cycles_done}")
         self._view = None
         end = self.config.end
         self.runner.valuation_model.revalue(end, self.state)
@@ -192,24 +206,11 @@ def prepare_backtest(module: StrategyModule, data: MarketData, config: BacktestC
             f"{module.cycle_duration.value} cycle; make it longer."
         )
     state = new_backtest_state(universe, config)
-    prices = CandlePrices(universe)
-    pricing = BacktestPricing(prices, config.slippage)
-    backtest = Backtest(
-        module=module,
-        config=config,
-        universe=universe,
-        state=state,
-        pricing=pricing,
-        runner=None,  # type: ignore[arg-type]  # set just below: the runner calls back into it
-        cycles=cycles,
+    pricing = BacktestPricing(CandlePrices(universe), config.slippage)
+    return Backtest(
+        module=module, config=config, universe=universe, state=state, pricing=pricing, cycles=cycles
     )
-    backtest.runner = CycleRunner(
-        state=state,
-        pricing_model=pricing,
-        execution_model=BacktestExecution(pricing),
-        sync_model=NoSync(),
-        valuation_model=BacktestValuation(prices),
-        decide=backtest._decide,
-        checkpoint=lambda: None,
-    )
-    return backtest
+
+
+def _no_checkpoint() -> None:
+    """Backtests write their state once, at the end (or when they fail), not every cycle."""

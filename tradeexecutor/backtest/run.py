@@ -9,8 +9,12 @@ trades made so far can be inspected.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -135,12 +139,32 @@ def market_for(module: StrategyModule, options: BacktestOptions) -> MarketData:
 
 def _stopped_message(error: BaseException, backtest: Backtest, path: Path) -> str:
     done = backtest.cycles_done
-    at = backtest.cycles[min(done, len(backtest.cycles) - 1)]
+    last = f" (the last at {backtest.cycles[done - 1]:%Y-%m-%d %H:%M} UTC)" if done else ""
     note = (
-        f"The backtest stopped at cycle {done + 1} of {len(backtest.cycles)} ({at:%Y-%m-%d %H:%M} UTC); "
+        f"The backtest stopped after {done} of {len(backtest.cycles)} cycles{last}; "
         f"the state so far is saved in {path}."
     )
     return f"{error}\n{note}" if isinstance(error, UserError) else note
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(backtest: Backtest) -> Iterator[None]:
+    """The first Ctrl-C stops the backtest between two cycles, so the state saved is
+    consistent; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def request_stop(signum: int, frame: object) -> None:
+        backtest.stop_requested = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_backtest_from_options(options: BacktestOptions, progress: Progress | None = None) -> BacktestOutcome:
@@ -162,7 +186,8 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
     backtest = prepare_backtest(module, data, config)
     path = options.state_path
     try:
-        state = backtest.run(progress, progress_every=max(1, len(backtest.cycles) // 500))
+        with _stop_on_interrupt(backtest):
+            state = backtest.run(progress, progress_every=max(1, len(backtest.cycles) // 500))
     except (Exception, KeyboardInterrupt) as e:
         write_state_file(backtest.state, path)
         if isinstance(e, UserError):

@@ -1,8 +1,8 @@
 """The backtest as the CLI runs it, shared by `backtest` and `start --execution-type backtest`.
 
-`backtest_cli(...)` takes the raw option values, turns them into `BacktestOptions` (one clear
-sentence per bad value), runs `run_backtest_from_options` under a progress bar on stderr
-(only when stderr is a terminal) and prints the summary table on stdout.
+`build_options(...)` turns the raw option values into `BacktestOptions` (one clear sentence
+per bad value); `backtest_cli(options)` runs `run_backtest_from_options` under a progress bar
+on stderr (only when stderr is a terminal) and prints the summary table on stdout.
 
 Imported only inside command bodies: it pulls in pandas.
 """
@@ -10,6 +10,7 @@ Imported only inside command bodies: it pulls in pandas.
 from __future__ import annotations
 
 import datetime
+import inspect
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -134,9 +135,12 @@ def run_with_progress(options: BacktestOptions) -> BacktestOutcome:
         return run_backtest_from_options(options, progress=callback)
 
 
-def backtest_cli(**raw: object) -> BacktestOutcome:
-    """Parse raw option values, run the backtest, print the summary. See the module docstring."""
-    options = build_options(**raw)  # type: ignore[arg-type]
+BACKTEST_OPTION_NAMES: tuple[str, ...] = tuple(inspect.signature(build_options).parameters)
+"""The keyword arguments `build_options` takes: the backtest's CLI parameters by name."""
+
+
+def backtest_cli(options: BacktestOptions) -> BacktestOutcome:
+    """Run the backtest with a progress bar and print the summary. See the module docstring."""
     try:
         outcome = run_with_progress(options)
     except KeyboardInterrupt as e:

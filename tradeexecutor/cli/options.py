@@ -33,7 +33,11 @@ StrategyFile = Annotated[
 ]
 StateFile = Annotated[
     Path | None,
-    option("--state-file", "JSON state file. Default: state/<id>.json.", show_default=False),
+    option(
+        "--state-file",
+        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json).",
+        show_default=False,
+    ),
 ]
 Id = Annotated[
     str | None,

@@ -1,7 +1,7 @@
 """`trade-executor backtest`: run a strategy over historical or synthetic candles.
 
 The same run is `trade-executor start --execution-type backtest`; both call
-`tradeexecutor.cli.backtest_cli.backtest_cli`.
+`tradeexecutor.cli.backtest_cli.backtest_cli(build_options(...))`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,6 @@ def backtest(
 ) -> None:
     """Backtest a strategy module and print its summary; the state goes to state/<id>-backtest.json."""
     raw = dict(locals())
-    from tradeexecutor.cli.backtest_cli import backtest_cli
+    from tradeexecutor.cli.backtest_cli import backtest_cli, build_options
 
-    backtest_cli(**raw)
+    backtest_cli(build_options(**raw))

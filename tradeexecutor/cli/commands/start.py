@@ -47,7 +47,6 @@ def start(
 ) -> None:
     """Run a strategy module: --execution-type backtest runs it over historical or synthetic candles."""
     raw = dict(locals())
-    del raw["execution_type"]
     kind = (execution_type or "").strip().lower()
     if not kind:
         raise UserError(
@@ -57,6 +56,6 @@ def start(
         raise UserError(
             f"Execution type {execution_type!r}: live execution is not available yet; use --execution-type backtest."
         )
-    from tradeexecutor.cli.backtest_cli import backtest_cli
+    from tradeexecutor.cli.backtest_cli import BACKTEST_OPTION_NAMES, backtest_cli, build_options
 
-    backtest_cli(**raw)
+    backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
