@@ -39,6 +39,7 @@ from tradeexecutor.strategy.position_manager import PositionManager
 from tradeexecutor.strategy.universe import TradingUniverse
 from tradeexecutor.strategy.universe_view import UniverseView
 
+_BACKTEST = ExecutionMode.backtest
 Progress = Callable[[int, int], None]
 """Called as progress(cycles_done, cycles_total) while the backtest runs."""
 
@@ -143,7 +144,8 @@ class Backtest:
     def _decide(self, ts: datetime.datetime, pm: PositionManager) -> list[TradeExecution]:
         view = self._view
         assert view is not None
-        return self.module.decide_trades(
+        module = self.module
+        return module.decide_trades(
             StrategyInput(
                 timestamp=view.timestamp,
                 cycle=self.cycles_done + 1,
@@ -151,9 +153,9 @@ class Backtest:
                 state=self.state,
                 pricing_model=self.pricing,
                 position_manager=pm,
-                parameters=self.module.parameters,
-                execution_mode=ExecutionMode.backtest,
-                cycle_duration=self.module.cycle_duration,
+                parameters=module.parameters,
+                execution_mode=_BACKTEST,
+                cycle_duration=module.cycle_duration,
             )
         )
 
