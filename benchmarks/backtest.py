@@ -23,8 +23,8 @@ decision:
 "ours" is end to end after imports: load the strategy, build the universe, run every cycle,
 compute the summary and encode the state file. backtesting.py: Backtest() + run() (its run
 includes its statistics). Times are CPU seconds of this process (`time.process_time`), so
-other load on a shared machine distorts them less; one-year single-pair cases are the
-best of five runs.
+other load on a shared machine distorts them less; each figure is the best of five runs
+(one year of one pair) or of three (the larger cases).
 
 Run: .venv/bin/python benchmarks/backtest.py [--quick]
 """
@@ -211,7 +211,7 @@ def main() -> None:
         for candles, pairs in cases:
             frames = market(candles, pairs)
             total = candles * pairs
-            repeat = 5 if candles * pairs <= 10_000 else 1
+            repeat = 5 if candles * pairs <= 10_000 else 3
             ours_s, state = best_of(repeat, run_ours, frames, SMA_FILE if pairs == 1 else multi_file)
             theirs_s, matched, ours_n, theirs_n = 0.0, 0, 0, 0
             for ticker, frame in frames.items():
