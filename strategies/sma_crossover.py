@@ -20,8 +20,8 @@ CHAIN_ID = ChainId.anvil  # 31337: the local devchain
 TRADING_PAIRS = ["WETH-USDC"]
 
 PARAMETERS = {
-    "fast": 5,  # candles in the fast moving average
-    "slow": 20,  # candles in the slow moving average
+    "fast": 3,  # candles in the fast moving average
+    "slow": 8,  # candles in the slow moving average: the first trade can come 9 candles in
     "allocation": 0.9,  # share of free cash put into a position
     "stop_loss_pct": 0.97,  # stop at 97 % of the entry price
 }

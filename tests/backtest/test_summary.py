@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tests.state.factories import T0, USDC, funded_state
+from tests.state.factories import T0, USDC, WETH_USDC, funded_state
 from tradeexecutor.analysis.summary import (
     calculate_summary,
     cycles_per_year,
@@ -111,3 +111,15 @@ def test_equity_curve_starts_from_the_deposit() -> None:
     summary = calculate_summary(state)
     assert summary.start == T0 and summary.end == at
     assert math.isclose(summary.max_drawdown, 0.1)  # 1,000 deposited, 900 after the first cycle
+
+
+def test_a_buy_that_never_filled_is_not_a_trade() -> None:
+    state = funded_state(Decimal(1000))
+    trade = state.plan_trade(T0, WETH_USDC, price=Decimal(2000), reserve=Decimal("0.0000001"))
+    state.start_trade(trade, T0)
+    state.settle_trade_failure(trade, T0, "too small to fill")
+    assert len(state.portfolio.closed_positions) == 1  # closed, holding nothing
+    state.record_statistics(T0 + timedelta(hours=1))
+    values = dict(summary_rows(calculate_summary(state)))
+    assert values["Total trades done"] == "0"
+    assert values["Zero profit trades"] == "0"

@@ -153,7 +153,10 @@ def _positions_table(state: State) -> str:
         trades = p.successful_trades()
         buys = [t for t in trades if t.is_buy]
         sells = [t for t in trades if t.is_sell]
-        exit_kind = sells[-1].trade_type.value.replace("_", " ") if sells else "open"
+        if sells:
+            exit_kind = sells[-1].trade_type.value.replace("_", " ")
+        else:
+            exit_kind = "open" if p.is_open() else "not filled"
         cells = [
             str(p.position_id),
             p.pair.ticker,

@@ -1,6 +1,6 @@
 """The backtest summary: the figures users compare strategies by, computed from a State alone.
 
-A "trade" in the summary is a round trip: one closed position. Definitions (docs/backtesting.md
+A "trade" in the summary is a round trip: one closed position that executed trades. Definitions (docs/backtesting.md
 repeats them for users):
 
 - Return % = (value at end - cash at start) / cash at start; value at end = cash plus open
@@ -189,7 +189,8 @@ def calculate_summary(
     first_at = initial[0] if initial is not None else (snapshots[0].at if snapshots else state.created_at)
     start = start or first_at
     end = end or (snapshots[-1].at if snapshots else state.last_updated_at)
-    closed = [_outcome(p) for p in state.portfolio.closed_positions.values()]
+    # A position whose only buy failed (say, too small to fill) closed without trading: not a trade.
+    closed = [_outcome(p) for p in state.portfolio.closed_positions.values() if p.has_executed_trades()]
     portfolio = state.portfolio
     live = [*portfolio.open_positions.values(), *portfolio.frozen_positions.values()]
     has_reserve = portfolio.reserve_key is not None
