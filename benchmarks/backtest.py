@@ -40,7 +40,6 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import msgspec
 import pandas as pd
 from backtesting import Strategy
 from backtesting.lib import FractionalBacktest
@@ -52,6 +51,7 @@ from tradeexecutor.backtest.run import apply_time_frame_overrides
 from tradeexecutor.data.candles import select_range
 from tradeexecutor.data.synthetic import BASE_SYMBOLS, generate_candles
 from tradeexecutor.data.time_bucket import TimeBucket
+from tradeexecutor.state.serialisation import encode_state
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeType
 from tradeexecutor.strategy.loader import load_strategy_module
@@ -173,7 +173,7 @@ def run_ours(frames: dict[str, pd.DataFrame], strategy_file: Path) -> tuple[floa
     backtest = prepare_backtest(module, data, BacktestConfig(start=START, end=end))
     state = backtest.run()
     calculate_summary(state, start=START, end=end)
-    msgspec.json.encode(state)
+    encode_state(state)
     return time.process_time() - t0, state
 
 

@@ -1,9 +1,10 @@
 """Writing a backtest's output files: the state file and the report.
 
-`write_state_file` is the one place a backtest persists its state: swap its body for the
-project's JSON state store when that lands. It writes atomically (temporary file in the same
-directory, fsync, rename, fsync of the directory), so a crash or a full disk leaves either
-the previous file or the new one, never half of one.
+`write_state_file` is the one place a backtest persists its state. It goes through the
+project's `JSONFileStore`, so a backtest's state file has exactly the format, integrity
+check and atomic-save guarantees of a live executor's: the ledger and positions are checked
+before anything is written, and a crash leaves either the previous file or the new one.
+One backup of the previous run is kept (`<file>.1`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ import os
 import tempfile
 from pathlib import Path
 
-import msgspec
-
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.state import State
+from tradeexecutor.state.store import JSONFileStore
+
+BACKTEST_BACKUPS = 1
 
 
 def write_state_file(state: State, path: Path) -> None:
-    """Save `state` as JSON at `path`, atomically."""
-    write_file_atomically(Path(path), msgspec.json.encode(state), "state file", "--state-file")
+    """Save `state` at `path` through the state store (integrity-checked, atomic)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"Cannot write the state file {path} ({e.strerror}); check --state-file.") from None
+    with JSONFileStore(path, backups=BACKTEST_BACKUPS) as store:
+        store.save(state)
 
 
 def write_file_atomically(path: Path, data: bytes, what: str, option: str) -> None:
@@ -60,10 +68,5 @@ def _umask() -> int:
 
 
 def read_state_file(path: Path) -> State:
-    """Read a state file written by `write_state_file` (for reports and tests)."""
-    try:
-        return msgspec.json.decode(Path(path).read_bytes(), type=State)
-    except FileNotFoundError:
-        raise UserError(f"State file {path} does not exist.") from None
-    except msgspec.DecodeError as e:
-        raise UserError(f"State file {path} is not a valid state ({e}).") from None
+    """Read a state file (for reports and tests); errors are one sentence naming the file."""
+    return JSONFileStore(path, read_only=True).load()

@@ -10,9 +10,19 @@ import sys
 
 import typer
 
-from tradeexecutor.cli.commands import backtest, check_strategy, demo, devchain, hello, start, version
+from tradeexecutor.cli.commands import (
+    backtest,
+    check_strategy,
+    create_wallet,
+    demo,
+    devchain,
+    hello,
+    start,
+    version,
+)
 from tradeexecutor.cli.env_files import extract_env_files
 from tradeexecutor.errors import UserError
+from tradeexecutor.state.errors import StateStoreError
 
 app = typer.Typer(
     name="trade-executor",
@@ -36,6 +46,7 @@ app.command("hello")(hello.hello)
 app.command("version")(version.version)
 app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
+app.command("create-wallet")(create_wallet.create_wallet)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
 app.add_typer(devchain.app, name="devchain")
@@ -61,6 +72,8 @@ def run(argv: list[str] | None = None) -> None:
         app(args=args, prog_name="trade-executor")
     except UserError as e:
         fail(str(e), e.exit_code)
+    except StateStoreError as e:  # a corrupt, locked, missing or too new state file
+        fail(str(e), 1)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)

@@ -9,10 +9,14 @@ This module must stay cheap to import: `hello`, `version` and `--help` load it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from tradeexecutor.ethereum.settings import ApprovalMode as _ApprovalMode
+from tradeexecutor.ethereum.settings import GasPriceMethod as _GasPriceMethod
 
 
 def env_name(flag: str) -> str:
@@ -21,8 +25,11 @@ def env_name(flag: str) -> str:
 
 
 def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
-    """A typer option whose env var is the flag's name; aliases get their own env var too."""
-    envvars = [env_name(flag), *(env_name(a) for a in aliases)]
+    """A typer option whose env var is the flag's name; aliases get their own env var too.
+
+    A boolean switch is written `--x/--no-x`; its env var comes from the first half.
+    """
+    envvars = [env_name(flag.split("/")[0]), *(env_name(a) for a in aliases)]
     return typer.Option(flag, *aliases, envvar=envvars if aliases else envvars[0], help=help, **kwargs)
 
 
@@ -66,6 +73,150 @@ DevchainEnvFile = Annotated[
 
 LogLevel = Annotated[
     str, option("--log-level", "Console log level: debug, info, warning, error.", case_sensitive=False)
+]
+FileLogLevel = Annotated[
+    str,
+    option(
+        "--file-log-level",
+        "Level for the rotating log file <log-file-dir>/<id>.log: debug, info, warning, error, or none.",
+        case_sensitive=False,
+    ),
+]
+LogFileDir = Annotated[Path, option("--log-file-dir", "Directory for rotating log files (10 MB x 5 kept).")]
+
+# --- webhook ------------------------------------------------------------------------------------
+
+HttpEnabled = Annotated[
+    bool, option("--http-enabled/--http-disabled", "Serve /ping, /status and the other webhook endpoints.")
+]
+HttpHost = Annotated[str, option("--http-host", "Address the webhook binds to; 0.0.0.0 inside Docker.")]
+HttpPort = Annotated[int, option("--http-port", "Webhook TCP port.")]
+HttpUsername = Annotated[
+    str | None,
+    option(
+        "--http-username", "Basic auth user for every endpoint but /ping and /health.", show_default=False
+    ),
+]
+HttpPassword = Annotated[
+    str | None,
+    option("--http-password", "Basic auth password (never logged or shown).", show_default=False),
+]
+HttpCorsOrigins = Annotated[
+    str | None,
+    option(
+        "--http-cors-origins",
+        "Comma-separated origins allowed to read the webhook from a browser; * for any.",
+        show_default=False,
+    ),
+]
+
+# --- reporting and alerting ---------------------------------------------------------------------
+
+DiscordWebhookUrl = Annotated[
+    str | None,
+    option(
+        "--discord-webhook-url", "Discord webhook for start, trades, failures and stop.", show_default=False
+    ),
+]
+DiscordErrorWebhookUrl = Annotated[
+    str | None,
+    option(
+        "--discord-error-webhook-url",
+        "Separate Discord webhook for failures only (default: the main one).",
+        show_default=False,
+    ),
+]
+LogstashServer = Annotated[
+    str | None,
+    option(
+        "--logstash-server",
+        "Send logs as JSON over UDP to host[:port] (port 5959 by default).",
+        show_default=False,
+    ),
+]
+StatsdHost = Annotated[
+    str | None, option("--statsd-host", "Send metrics to this statsd host (UDP).", show_default=False)
+]
+StatsdPort = Annotated[int, option("--statsd-port", "statsd UDP port.")]
+StatsdPrefix = Annotated[str, option("--statsd-prefix", "Prefix of every statsd metric name.")]
+Heartbeat = Annotated[
+    str | None,
+    option(
+        "--heartbeat",
+        "Heartbeat file touched after every cycle and trigger check; none to disable. "
+        "Default: monit/heartbeat/<id>.txt.",
+        show_default=False,
+    ),
+]
+SentryDsn = Annotated[
+    str | None,
+    option("--sentry-dsn", "Send exceptions to Sentry (off unless set).", show_default=False),
+]
+
+# --- ethereum execution -------------------------------------------------------------------------
+# Enums come from tradeexecutor.ethereum.settings, which imports no web3.
+
+
+def _non_negative_decimal(text: str | Decimal) -> Decimal:
+    """Amounts stay Decimal from the command line on (a float would round 0.1)."""
+    try:
+        value = Decimal(str(text).strip())
+    except ArithmeticError:
+        raise typer.BadParameter(f"{text!r} is not a number.") from None
+    if not value.is_finite() or value < 0:
+        raise typer.BadParameter(f"{text!r} must be a number of 0 or more.")
+    return value
+
+
+GasPriceMethodOption = Annotated[
+    _GasPriceMethod,
+    option(
+        "--gas-price-method",
+        "Transaction fees: london (EIP-1559), legacy (gasPrice), or auto (london when blocks have a base fee).",
+        case_sensitive=False,
+    ),
+]
+MaxSlippage = Annotated[
+    int,
+    option(
+        "--max-slippage",
+        "Most a swap may get below the price quoted from pool reserves, in bps (50 = 0.5 %); else it reverts.",
+        min=0,
+        max=9999,
+    ),
+]
+ApprovalModeOption = Annotated[
+    _ApprovalMode,
+    option(
+        "--approval-mode",
+        "Token approvals for the router: exact (each swap's amount) or unlimited (once per token).",
+        case_sensitive=False,
+    ),
+]
+ConfirmationBlockCount = Annotated[
+    int,
+    option(
+        "--confirmation-block-count",
+        "Blocks a transaction must be buried under (1 = mined) before its result is trusted.",
+        min=1,
+    ),
+]
+ConfirmationTimeout = Annotated[
+    float,
+    option(
+        "--confirmation-timeout",
+        "Seconds to wait for a broadcast transaction to confirm before reporting it unconfirmed.",
+        min=1,
+    ),
+]
+MinGasBalance = Annotated[
+    Decimal | None,
+    option(
+        "--min-gas-balance",
+        "Least native token (ETH, BNB, POL) the hot wallet must hold to trade. Default: per chain.",
+        parser=_non_negative_decimal,
+        show_default=False,
+    ),
 ]
 
 # --- backtest -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from enum import StrEnum
 import msgspec
 
 from tradeexecutor.state.identifiers import AssetIdentifier
+from tradeexecutor.state.time import UTCDateTime, require_utc
 
 
 class LedgerKind(StrEnum):
@@ -25,15 +26,19 @@ class LedgerKind(StrEnum):
     drift = "drift"  # a small correction found by an audit, with its reason
 
 
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
-    """Holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False):
+    """One row of the journal; written as a JSON array (field order below) because a
+    long-running executor has hundreds of thousands of them and the keys would be most
+    of their size. Only append fields at the end: the position is the format.
+
+    It holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
     the garbage collector from scanning the many of these a long run accumulates."""
 
     entry_id: int
     kind: LedgerKind
     asset_key: str  # AssetIdentifier.key
     amount_raw: int  # signed: + into the wallet, - out of it
-    at: datetime.datetime
+    at: UTCDateTime
     trade_id: int | None = None
     position_id: int | None = None
     tx_hash: str | None = None
@@ -59,6 +64,7 @@ class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True):
     ) -> LedgerEntry:
         if amount_raw == 0:
             raise ValueError(f"A ledger entry for {asset.symbol} must move a non-zero amount.")
+        at = require_utc(at, "ledger entry time")
         self.assets.setdefault(asset.key, asset)
         entry = LedgerEntry(
             entry_id=self.next_entry_id,

@@ -11,12 +11,14 @@ from decimal import Decimal
 
 import msgspec
 
+from tradeexecutor.state.time import UTCDateTime, require_utc
+
 
 class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     """Holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
     the garbage collector from scanning the many of these a long run accumulates."""
 
-    at: datetime.datetime
+    at: UTCDateTime
     total_equity: Decimal
     free_cash: Decimal
     open_positions: int
@@ -28,6 +30,7 @@ class Statistics(msgspec.Struct, kw_only=True, omit_defaults=True):
     portfolio: list[PortfolioSnapshot] = msgspec.field(default_factory=list)
 
     def record(self, snapshot: PortfolioSnapshot) -> None:
+        require_utc(snapshot.at, "statistics time")  # frozen rows are checked once, here
         if self.portfolio and snapshot.at < self.portfolio[-1].at:
             raise ValueError("Portfolio statistics must be recorded in time order.")
         if self.portfolio and snapshot.at == self.portfolio[-1].at:

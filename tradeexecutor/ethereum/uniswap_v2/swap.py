@@ -71,7 +71,9 @@ def swap_exact_in(
     path = [token_in, token_out]
     quoted = router.functions.getAmountsOut(amount_in, path).call()[-1]
     amount_out_min = quoted * (10_000 - max_slippage_bps) // 10_000
-    deadline = int(time.time()) + deadline_seconds
+    # the chain's clock, not ours, decides expiry (a test chain may run ahead of the wall clock)
+    chain_now = web3.eth.get_block("latest")["timestamp"]
+    deadline = max(chain_now, int(time.time())) + deadline_seconds
     swap = router.functions.swapExactTokensForTokens(
         amount_in, amount_out_min, path, account.address, deadline
     ).build_transaction({"from": account.address})

@@ -1,0 +1,284 @@
+"""Scheduling and failure semantics of the live loop, on a fake clock.
+
+The chain-facing parts are exercised end to end in tests/execution/test_start_live.py;
+here the loop's own decisions are checked: which cycle runs when, what a restart
+skips, how stale data, network errors and strategy bugs are handled.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+
+from tests.pricing_fakes import ConstantProductPricing
+from tests.state.factories import WETH_USDC, funded_state
+from tradeexecutor.execution.live_loop import LiveLoop, LoopOutcome, LoopSettings
+from tradeexecutor.execution.models import NoSync
+from tradeexecutor.execution.run_state import RunState, StrategyMetadata
+from tradeexecutor.execution.runner import CycleRunner
+from tradeexecutor.reporting.metrics import MetricsRegistry
+from tradeexecutor.reporting.reporter import Reporter, ReportingConfig
+from tradeexecutor.strategy.cycle import CycleDuration
+
+START = datetime.datetime(2024, 3, 4, 10, 0, 30, tzinfo=datetime.UTC)
+MINUTE = datetime.timedelta(minutes=1)
+
+
+class FakeTime:
+    def __init__(self, now: datetime.datetime) -> None:
+        self.now = now
+
+    def clock(self) -> datetime.datetime:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.now += datetime.timedelta(seconds=seconds)
+        return False
+
+
+class FillAtPlan:
+    """Fills every trade exactly as planned (the booking is the real State code)."""
+
+    def execute_trades(self, ts, state, trades, checkpoint) -> None:
+        for t in trades:
+            state.start_trade(t, ts)
+            state.settle_trade_success(
+                t,
+                ts,
+                executed_quantity_raw=t.pair.base.to_raw(t.planned_quantity),
+                executed_reserve_raw=t.reserve_currency.to_raw(t.planned_reserve),
+                executed_price=t.planned_price,
+            )
+
+
+class Revalue:
+    def __init__(self, pricing) -> None:
+        self.pricing = pricing
+
+    def revalue(self, ts, state) -> None:
+        for p in state.portfolio.open_positions.values():
+            state.revalue_position(p, ts, self.pricing.get_mid_price(ts, p.pair))
+
+
+class Market:
+    def __init__(self, time: FakeTime, lag: datetime.timedelta = datetime.timedelta(seconds=5)) -> None:
+        self.time, self.lag, self.failures = time, lag, 0
+
+    def refresh(self, now):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("node unreachable")
+        return now - self.lag
+
+
+class Saves:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def save(self) -> None:
+        self.count += 1
+
+    def last_saved(self) -> bytes | None:
+        return b'{"saved": %d}' % self.count
+
+
+def make_loop(time: FakeTime, decide, state=None, market=None, **settings):
+    state = state or funded_state()
+    pricing = ConstantProductPricing(Decimal(1000), Decimal(2_000_000))
+    saves = Saves()
+    runner = CycleRunner(
+        state=state,
+        pricing_model=pricing,
+        execution_model=FillAtPlan(),
+        sync_model=NoSync(),
+        valuation_model=Revalue(pricing),
+        decide=decide,
+        checkpoint=saves.save,
+    )
+    run_state = RunState(StrategyMetadata(id="t", name="t"), version="test", clock=time.clock)
+    reporter = Reporter.create(ReportingConfig(), run_state, MetricsRegistry())
+    settings.setdefault("stay_up_after_halt", False)
+    loop = LiveLoop(
+        LoopSettings(cycle_duration=CycleDuration.cycle_1m, **settings),
+        runner,
+        market or Market(time),
+        saves,
+        run_state,
+        reporter,
+        clock=time.clock,
+        wait=time.wait,
+        stop=threading.Event(),
+    )
+    return loop, state, run_state
+
+
+def recorder(calls: list):
+    def decide(ts, pm):
+        calls.append(ts)
+        return []
+
+    return decide
+
+
+def test_trade_immediately_runs_the_due_cycle_then_each_next_one() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    loop, state, run_state = make_loop(time, recorder(calls), trade_immediately=True, max_cycles=3)
+    assert loop.run() == LoopOutcome.finished
+    assert calls == [
+        START.replace(second=0),
+        START.replace(second=0) + MINUTE,
+        START.replace(second=0) + 2 * MINUTE,
+    ]
+    assert state.cycle.completed_count == 3
+    assert run_state.snapshot.cycles_completed == 3
+    assert run_state.snapshot.state is not None  # saved bytes reached the webhook snapshot
+
+
+def test_without_trade_immediately_waits_for_the_next_cycle_and_honours_offset() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    loop, *_ = make_loop(time, recorder(calls), cycle_offset_minutes=0.5, max_cycles=1)
+    loop.run()
+    assert calls == [START.replace(second=0) + MINUTE]
+    assert time.now >= START.replace(second=0) + MINUTE + datetime.timedelta(seconds=30)
+
+
+def test_restart_does_not_repeat_a_completed_cycle() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    loop, state, _ = make_loop(time, recorder(calls), trade_immediately=True, max_cycles=1)
+    loop.run()
+    # "restart" in the same minute with the saved state
+    loop2, *_ = make_loop(time, recorder(calls), state=state, trade_immediately=True, max_cycles=1)
+    loop2.run()
+    assert calls == [START.replace(second=0), START.replace(second=0) + MINUTE]
+    assert state.cycle.completed_count == 2
+
+
+def test_stale_data_refuses_to_trade_and_retries_within_the_cycle() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    market = Market(time, lag=datetime.timedelta(minutes=10))
+    loop, state, run_state = make_loop(
+        time,
+        recorder(calls),
+        market=market,
+        trade_immediately=True,
+        max_cycles=1,
+        max_data_delay=datetime.timedelta(minutes=3),
+        stay_up_after_halt=True,
+    )
+
+    def fresh_after_first_cycle(now):
+        if now >= START.replace(second=0) + MINUTE:
+            market.lag = datetime.timedelta(seconds=5)
+        return now - market.lag
+
+    market.refresh = fresh_after_first_cycle
+    assert loop.run() == LoopOutcome.finished
+    assert calls == [START.replace(second=0) + MINUTE]  # the stale cycle never decided
+    assert run_state.snapshot.cycles_failed >= 1
+    assert any("stale" in m.text for m in state.visualisation.messages)
+
+
+def test_network_failure_is_retried_and_the_cycle_completes() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    market = Market(time)
+    market.failures = 2
+    loop, state, run_state = make_loop(
+        time,
+        recorder(calls),
+        market=market,
+        trade_immediately=True,
+        max_cycles=1,
+        retry_delay=datetime.timedelta(seconds=10),
+        stay_up_after_halt=True,
+    )
+    assert loop.run() == LoopOutcome.finished
+    assert calls == [START.replace(second=0)]
+    assert run_state.snapshot.cycles_failed == 2
+    assert run_state.snapshot.exception is None  # cleared by the successful retry
+    assert run_state.snapshot.executor_running
+
+
+def test_strategy_error_halts_and_records_the_exception() -> None:
+    time = FakeTime(START)
+
+    def broken(ts, pm):
+        pm.open_1x_long(WETH_USDC, 100)
+        raise ZeroDivisionError("bad maths in the strategy")
+
+    loop, state, run_state = make_loop(time, broken, trade_immediately=True)
+    assert loop.run() == LoopOutcome.halted
+    snap = run_state.snapshot
+    assert not snap.executor_running
+    assert "bad maths" in snap.exception.message
+    assert state.portfolio.free_cash() == Decimal(10_000)  # the half-made plan was unwound
+    assert state.cycle.completed_count == 0
+
+
+def test_halted_loop_stays_up_until_stopped() -> None:
+    time = FakeTime(START)
+
+    def broken(ts, pm):
+        raise RuntimeError("boom")
+
+    loop, _, run_state = make_loop(time, broken, trade_immediately=True, stay_up_after_halt=True)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(loop.run()))
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive()  # still up, e.g. serving /status
+    loop.stop.set()
+    thread.join(5)
+    assert result == [LoopOutcome.halted]
+    assert run_state.snapshot.halted_reason.startswith("cycle 1 failed")
+
+
+def test_stop_loss_checked_between_cycles() -> None:
+    time = FakeTime(START)
+    pricing_state: dict = {}
+
+    def decide(ts, pm):
+        if not pm.is_any_open() and not pricing_state:
+            pricing_state["opened"] = True
+            return pm.open_1x_long(WETH_USDC, 1000, stop_loss_pct=0.99)
+        return []
+
+    loop, state, _ = make_loop(
+        time,
+        decide,
+        trade_immediately=True,
+        max_cycles=2,
+        stop_loss_check_frequency=datetime.timedelta(seconds=10),
+    )
+    # after the first cycle the price falls 5 %: the next trigger check must sell
+    original = loop.runner.pricing_model
+
+    class Falling(ConstantProductPricing):
+        def __init__(self) -> None:
+            super().__init__(Decimal(1000), Decimal(1_900_000))
+
+    def run_cycle_then_drop(ts, _orig=loop.runner.run_cycle):
+        report = _orig(ts)
+        loop.runner.pricing_model = Falling()
+        return report
+
+    loop.runner.run_cycle = run_cycle_then_drop
+    loop.run()
+    assert original is not loop.runner.pricing_model
+    [position] = state.portfolio.closed_positions.values()
+    assert [t.trade_type.value for t in position.trades.values()] == ["rebalance", "stop_loss"]
+
+
+@pytest.mark.parametrize("offset", [-1, 1])
+def test_bad_offset_is_refused(offset: float) -> None:
+    time = FakeTime(START)
+    loop, *_ = make_loop(time, recorder([]), cycle_offset_minutes=offset, max_cycles=1)
+    with pytest.raises(ValueError, match="Cycle offset"):
+        loop.run()

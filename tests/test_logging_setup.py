@@ -1,0 +1,171 @@
+"""setup_logging: every sink (console, file, ring buffer, Logstash) gets context and no secrets."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from standins import UdpListener, wait_until
+
+from tradeexecutor.config.redaction import SecretRedactor
+from tradeexecutor.errors import UserError
+from tradeexecutor.reporting.log_context import log_context
+from tradeexecutor.reporting.logging_setup import LoggingSetup, parse_level, setup_logging
+
+PRIVATE_KEY = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+API_KEY = "Zx81Qw72Er63Ty54Ui45"
+RPC_URL = f"https://bsc.example-rpc.com/v1/{API_KEY}"
+DISCORD = "https://discord.com/api/webhooks/123/DiScOrDtOkEn"
+ENV = {
+    "PRIVATE_KEY": PRIVATE_KEY,
+    "JSON_RPC_BINANCE": RPC_URL,
+    "DISCORD_WEBHOOK_URL": DISCORD,
+    "HTTP_PASSWORD": "pw-hunter2",
+}
+SECRETS = (PRIVATE_KEY, API_KEY, "DiScOrDtOkEn", "pw-hunter2")
+
+
+@pytest.fixture()
+def root_restored() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
+
+
+def _setup(tmp_path: Path, **kwargs) -> tuple[LoggingSetup, io.StringIO]:
+    console = io.StringIO()
+    setup = setup_logging(
+        "info",
+        file_log_level="debug",
+        log_file_dir=tmp_path / "logs",
+        strategy_id="pancake-sma",
+        environ=ENV,
+        redactor=SecretRedactor(),
+        console_stream=console,
+        **kwargs,
+    )
+    return setup, console
+
+
+def _log_secrets() -> None:
+    log = logging.getLogger("tradeexecutor.test")
+    with log_context(cycle=12, trade_id=7):
+        log.info("connecting to %s with key %s", RPC_URL, PRIVATE_KEY)
+        log.warning("discord at %s failed", DISCORD, extra={"endpoint": DISCORD})
+        try:
+            raise ConnectionError(f"401 from {RPC_URL} (password pw-hunter2)")
+        except ConnectionError:
+            log.exception("cycle failed")
+
+
+def test_every_sink_gets_records_without_secrets(tmp_path: Path, root_restored: None) -> None:
+    listener = UdpListener()
+    setup, console = _setup(tmp_path, logstash_server=f"127.0.0.1:{listener.port}")
+    try:
+        _log_secrets()
+        assert wait_until(lambda: len(listener.datagrams) >= 3)
+        setup.logstash.flush()  # type: ignore[union-attr]
+    finally:
+        setup.close()
+        listener.close()
+
+    file_text = (tmp_path / "logs" / "pancake-sma.log").read_text()
+    buffer_text = "\n".join(e["message"] for e in setup.buffer.entries())
+    events = listener.events()
+    logstash_text = "\n".join(str(e) for e in events)
+    sinks = {
+        "console": console.getvalue(),
+        "file": file_text,
+        "ring buffer": buffer_text,
+        "logstash": logstash_text,
+    }
+    for name, text in sinks.items():
+        assert "cycle failed" in text, name
+        assert "ConnectionError" in text, f"{name} lost the exception"
+        for secret in SECRETS:
+            assert secret not in text, f"{secret} leaked into {name}"
+
+    # structured context reached every sink
+    assert "[cycle 12 trade 7] connecting" in console.getvalue()
+    assert "[pancake-sma] [cycle 12 trade 7]" in file_text
+    assert all(
+        e["cycle"] == 12 and e["trade_id"] == 7 for e in setup.buffer.entries() if "test" in e["logger"]
+    )
+    failed = next(e for e in events if e["message"] == "cycle failed")
+    assert (
+        failed["tags"] == ["pancake-sma"] and failed["strategy_id"] == "pancake-sma" and failed["cycle"] == 12
+    )
+    assert "ConnectionError" in failed["stack_trace"] and "***" in failed["stack_trace"]
+    warning = next(e for e in events if e["level"] == "WARNING" and e["logger_name"] == "tradeexecutor.test")
+    assert "DiScOrDtOkEn" not in warning["endpoint"] and "***" in warning["endpoint"]
+
+
+def test_levels_per_sink(tmp_path: Path, root_restored: None) -> None:
+    setup, console = _setup(tmp_path)
+    try:
+        logging.getLogger("tradeexecutor.test").debug("only in the file")
+        logging.getLogger("tradeexecutor.test").info("everywhere")
+    finally:
+        setup.close()
+    assert "only in the file" in (tmp_path / "logs" / "pancake-sma.log").read_text()
+    assert "only in the file" not in console.getvalue()
+    assert [e["message"] for e in setup.buffer.entries()] == ["everywhere"]
+    assert setup.secret_names == sorted(ENV)
+
+
+def test_reconfiguring_replaces_handlers(tmp_path: Path, root_restored: None) -> None:
+    first, _ = _setup(tmp_path)
+    second, console = _setup(tmp_path)
+    try:
+        installed = [h for h in logging.getLogger().handlers if getattr(h, "_tradeexecutor_handler", False)]
+        assert len(installed) == 3  # console, buffer, file of the second setup only
+        logging.getLogger("x").info("once")
+    finally:
+        second.close()
+    assert console.getvalue().count("once") == 1
+
+
+def test_unwritable_log_dir_warns_and_goes_on(tmp_path: Path, root_restored: None) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    console = io.StringIO()
+    setup = setup_logging(
+        "info", file_log_level="info", log_file_dir=blocker / "logs", environ={}, console_stream=console
+    )
+    try:
+        logging.getLogger("x").info("still logging")
+    finally:
+        setup.close()
+    assert setup.log_file is None
+    assert "Cannot write log files" in console.getvalue() and "--log-file-dir" in console.getvalue()
+    assert "still logging" in console.getvalue()
+
+
+def test_bad_levels_and_addresses_are_user_errors() -> None:
+    with pytest.raises(UserError, match="--log-level: use debug, info, warning, error"):
+        parse_level("loud", "--log-level")
+    assert parse_level("none", "--file-log-level", allow_none=True) is None
+    assert parse_level("WARN", "--log-level") == logging.WARNING
+    with pytest.raises(UserError, match="--logstash-server"):
+        setup_logging("info", logstash_server="host:99999", environ={})
+
+
+def test_unresolvable_logstash_does_not_block_or_spam(tmp_path: Path, root_restored: None, capsys) -> None:
+    setup, console = _setup(tmp_path, logstash_server="logstash.invalid:5959")
+    try:
+        for i in range(50):
+            logging.getLogger("tradeexecutor.test").info("record %d", i)
+        handler = setup.logstash
+        assert handler is not None
+        assert wait_until(lambda: handler.health.failures >= 1)  # type: ignore[attr-defined]
+        handler.flush()
+    finally:
+        setup.close()
+    text = console.getvalue()
+    assert text.count("logstash reporting failed") == 1
+    assert "record 49" in text
+    assert "Logging error" not in capsys.readouterr().err

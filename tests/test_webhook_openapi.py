@@ -1,0 +1,114 @@
+"""Every route answers what /openapi.json says it answers (fetched from a real server)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from schema_check import errors
+from webhook_client import Answer, basic, get
+
+from tradeexecutor.execution.run_state import PortfolioSummary, RunState, StrategyMetadata
+from tradeexecutor.reporting.log_buffer import LogRingBuffer
+from tradeexecutor.reporting.log_context import log_context
+from tradeexecutor.reporting.metrics import MetricsRegistry
+from tradeexecutor.webhook.openapi import SCHEMAS
+from tradeexecutor.webhook.routes import ROUTES
+from tradeexecutor.webhook.server import WebhookConfig, WebhookServer
+
+AUTH = basic("ops", "pw-123456")
+
+
+@pytest.fixture()
+def server() -> Iterator[WebhookServer]:
+    state = RunState(StrategyMetadata("sma", "SMA"), version="1", source="x = 1\n")
+    state.cycle_started(1, expected_duration=60)
+    state.cycle_completed(1, duration=1.5, trades_succeeded=1)
+    state.cycle_failed(RuntimeError("second cycle broke"), cycle=2)
+    state.record_reporter_failures("discord", 2)
+    state.publish(
+        positions=[{"position_id": 1, "pair": "WETH-USDC", "status": "open", "quantity": "0.1"}],
+        trades=[{"trade_id": 1, "position_id": 1, "side": "buy", "status": "success", "tx_hash": "0xab"}],
+        summary=PortfolioSummary(total_equity=None, cash=None, open_positions=1),
+        market_data_lag=12.0,
+    )
+    state.update_state_bytes(b'{"schema": 1}')
+    buffer = LogRingBuffer()
+    logger = logging.getLogger("tradeexecutor.openapitest")
+    logger.addHandler(buffer)
+    with log_context(cycle=2, trade_id=1):
+        logger.warning("a warning with context")
+    s = WebhookServer(
+        WebhookConfig.from_options(port=0, username="ops", password="pw-123456"),
+        state,
+        logs=buffer,
+        metrics=MetricsRegistry(),
+    )
+    s.start()
+    yield s
+    s.stop()
+    logger.removeHandler(buffer)
+
+
+def check(document: dict, path: str, answer: Answer) -> None:
+    operation = document["paths"][path.split("?")[0]]["get"]
+    declared = operation["responses"]
+    assert str(answer.status) in declared, f"{path} answered {answer.status}, not declared"
+    content = declared[str(answer.status)].get("content")
+    if content is None:
+        assert answer.body == b"", path
+        return
+    media = answer.content_type.split(";")[0]
+    assert media in content, f"{path}: {media} not declared"
+    if media == "application/json":
+        problems = errors(answer.json(), content[media]["schema"], document)
+        assert not problems, f"{path}: {problems}"
+    else:
+        assert isinstance(answer.body.decode("utf-8"), str)
+
+
+def test_every_route_matches_the_document(server: WebhookServer) -> None:
+    document = get(server.port, "/openapi.json", AUTH).json()
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {r.path for r in ROUTES}
+    for route in ROUTES:
+        answer = get(server.port, route.path, AUTH)
+        assert answer.status == 200 or route.name == "health", (route.path, answer.status)
+        check(document, route.path, answer)
+        if not route.public:
+            unauthenticated = get(server.port, route.path)
+            assert unauthenticated.status == 401
+            check(document, route.path, unauthenticated)
+    # the other declared answers
+    for path in ("/trades?limit=0", "/positions?order=up", "/logs?level=nope"):
+        check(document, path, get(server.port, path, AUTH))
+    etag = get(server.port, "/state", AUTH).headers["ETag"]
+    check(document, "/state", get(server.port, "/state", {**AUTH, "If-None-Match": etag}))
+    server.context.run_state.halted("stopped by operator")
+    unhealthy = get(server.port, "/health")
+    assert unhealthy.status == 503
+    check(document, "/health", unhealthy)
+
+
+def test_status_schema_lists_every_key() -> None:
+    """additionalProperties is false: a key added to /status must be documented too."""
+    assert SCHEMAS["Status"]["additionalProperties"] is False
+    assert set(SCHEMAS["Status"]["required"]) == set(SCHEMAS["Status"]["properties"])
+
+
+def test_checker_catches_mismatches() -> None:
+    doc = {"components": {"schemas": SCHEMAS}}
+    status_ref = {"$ref": "#/components/schemas/Ping"}
+    assert errors({"ping": "pong"}, status_ref, doc) == []
+    assert errors({"ping": "PONG"}, status_ref, doc)
+    assert errors({"ping": "pong", "extra": 1}, status_ref, doc)
+    assert errors({}, status_ref, doc)
+    assert errors(
+        {"records": [{"at": "yesterday"}], "buffered": 1, "capacity": 2},
+        {"$ref": "#/components/schemas/Logs"},
+        doc,
+    )
+    assert errors(True, {"type": "integer"}, doc)
+    assert errors(5, {"type": "integer", "maximum": 4}, doc)
+    assert errors(1, {"type": "integer", "pattern": "x"}, doc)  # unsupported keyword is an error

@@ -1,0 +1,121 @@
+"""Turn the state into what operators see: webhook lists, Discord trade lines, headline figures.
+
+Pure functions of the State, run in the loop thread right after a save, so the webhook
+only ever serves these precomputed, immutable results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from tradeexecutor.execution.run_state import PortfolioSummary
+from tradeexecutor.reporting.messages import TradeSummary
+from tradeexecutor.state.position import TradingPosition
+from tradeexecutor.state.state import State
+from tradeexecutor.state.trade import TradeExecution, TradeStatus
+
+MAX_PUBLISHED_TRADES = 10_000  # newest first; /state has everything
+
+
+def position_document(p: TradingPosition) -> dict[str, Any]:
+    return {
+        "position_id": p.position_id,
+        "pair": p.pair.ticker,
+        "status": p.status.value,
+        "opened_at": p.opened_at,
+        "closed_at": p.closed_at,
+        "quantity": p.quantity,
+        "value": p.value(),
+        "entry_price": p.average_entry_price(),
+        "current_price": p.last_token_price,
+        "realised_profit": p.realised_profit(),
+        "unrealised_profit": p.unrealised_profit(),
+        "stop_loss": p.stop_loss,
+        "take_profit": p.take_profit,
+        "frozen_reason": p.frozen_reason,
+        "last_trade_status": (last.status.value if (last := p.last_trade()) else None),
+    }
+
+
+def _tx_hash(t: TradeExecution) -> str | None:
+    swaps = [tx for tx in t.blockchain_transactions if tx.function != "approve"]
+    return (swaps or t.blockchain_transactions or [None])[-1].tx_hash if t.blockchain_transactions else None
+
+
+def trade_document(t: TradeExecution) -> dict[str, Any]:
+    executed = t.status == TradeStatus.success
+    return {
+        "trade_id": t.trade_id,
+        "position_id": t.position_id,
+        "pair": t.pair.ticker,
+        "side": "buy" if t.is_buy else "sell",
+        "status": t.status.value,
+        "trade_type": t.trade_type.value,
+        "planned_at": t.planned_at,
+        "executed_at": t.executed_at,
+        "quantity": t.executed_quantity if executed else t.planned_quantity,
+        "price": t.executed_price if executed else t.planned_price,
+        "value": t.executed_reserve if executed else t.planned_reserve,
+        "lp_fees": t.lp_fees_reserve,
+        "gas_fees": t.gas_fees_reserve,
+        "tx_hash": _tx_hash(t),
+        "failure_reason": t.failure_reason,
+        "notes": t.notes or None,
+    }
+
+
+def positions_documents(state: State) -> list[dict[str, Any]]:
+    return [position_document(p) for p in state.portfolio.all_positions()]
+
+
+def trades_documents(state: State) -> list[dict[str, Any]]:
+    trades = sorted(state.portfolio.all_trades(), key=lambda t: t.trade_id, reverse=True)
+    return [trade_document(t) for t in trades[:MAX_PUBLISHED_TRADES]]
+
+
+def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:
+    out = []
+    for t in trades:
+        ok = t.status == TradeStatus.success
+        out.append(
+            TradeSummary(
+                trade_id=t.trade_id,
+                pair=t.pair.ticker,
+                side="buy" if t.is_buy else "sell",
+                quantity=abs(t.executed_quantity if ok else t.planned_quantity),
+                price=t.executed_price if ok else t.planned_price,
+                value=t.executed_reserve if ok else t.planned_reserve,
+                tx_hash=_tx_hash(t),
+                success=ok,
+                failure_reason=t.failure_reason,
+            )
+        )
+    return out
+
+
+def portfolio_summary(state: State) -> PortfolioSummary:
+    p = state.portfolio
+    try:
+        cash: Decimal | None = p.cash()
+        equity: Decimal | None = p.total_equity()
+    except Exception:  # no reserve synced yet
+        cash = equity = None
+    return PortfolioSummary(
+        total_equity=equity,
+        cash=cash,
+        open_positions=len(p.open_positions),
+        frozen_positions=len(p.frozen_positions),
+    )
+
+
+def gas_spent(trades: Iterable[TradeExecution]) -> tuple[int, Decimal]:
+    """Gas units and native token spent by these trades' mined transactions."""
+    units = 0
+    native = Decimal(0)
+    for t in trades:
+        for tx in t.blockchain_transactions:
+            units += tx.gas_used or 0
+        native += Decimal(t.gas_fees_native_raw).scaleb(-18)
+    return units, native

@@ -1,0 +1,355 @@
+"""What the executor is doing right now, published by the loop and read by the webhook.
+
+The live loop runs in the main thread and publishes; webhook requests run in waitress
+worker threads and read. Readers take `run_state.snapshot`: an immutable `RunSnapshot`
+that the writer replaces as a whole (one attribute assignment, atomic in CPython), so
+
+- a request never waits for a slow cycle (readers take no lock), and
+- a request never sees a half-updated state (a snapshot is never modified).
+
+Writers (the loop, and reporter threads recording their failures) serialise on one lock,
+so read-modify-write updates like "one more completed cycle" never lose an increment.
+
+Everything expensive that every request would otherwise redo is computed once per publish:
+positions and trades are encoded to JSON bytes item by item (pagination slices bytes), the
+saved state gets its ETag and a gzipped copy.
+
+Expected keys of the JSON-ready lists the loop publishes (extra keys are passed through;
+Decimals become JSON strings, datetimes ISO 8601):
+
+    positions: position_id (int, required), pair (str, e.g. "WETH-USDC"), status ("open" |
+        "closed" | "frozen"), opened_at, closed_at, quantity, value, entry_price,
+        current_price, realised_profit, unrealised_profit, frozen_reason
+    trades: trade_id (int, required), position_id, pair, side ("buy" | "sell"), status
+        ("planned" | "broadcast" | "success" | "failed"), planned_at, executed_at,
+        quantity, price, value, tx_hash, failure_reason
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from tradeexecutor.config.redaction import redact
+
+Clock = Callable[[], datetime]
+
+_EMPTY_MAPPING: Mapping[str, int] = MappingProxyType({})
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyMetadata:
+    """Shown by `/metadata` and in Discord messages; descriptions come from the strategy module."""
+
+    id: str
+    name: str
+    short_description: str | None = None
+    long_description: str | None = None
+    icon_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSummary:
+    """Headline figures computed by the loop after revaluation (human amounts, Decimal)."""
+
+    total_equity: Decimal | None = None
+    cash: Decimal | None = None
+    open_positions: int = 0
+    frozen_positions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionInfo:
+    """A failure as shown to operators: already redacted, no live exception object kept."""
+
+    message: str
+    traceback: str
+    at: datetime
+    exception_type: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, at: datetime) -> ExceptionInfo:
+        text = "".join(traceback.format_exception(exc)).rstrip("\n")
+        return cls(
+            message=redact(str(exc)) or exc.__class__.__name__,
+            traceback=redact(text),
+            at=at,
+            exception_type=exc.__class__.__name__,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """The last state file the store wrote, as served by `/state`."""
+
+    data: bytes
+    gzipped: bytes
+    etag: str
+    saved_at: datetime
+
+    @property
+    def gzip_etag(self) -> str:
+        """A different representation must have a different strong ETag (RFC 9110 8.8.3)."""
+        return self.etag[:-1] + '-gzip"'
+
+    @classmethod
+    def from_bytes(cls, data: bytes, saved_at: datetime) -> SavedState:
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        # mtime=0 makes the gzip bytes a pure function of the data.
+        gzipped = gzip.compress(data, compresslevel=6, mtime=0)
+        return cls(data=data, gzipped=gzipped, etag=f'"{digest}"', saved_at=saved_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """One consistent picture of the executor. Never mutated: publish a new one instead."""
+
+    started_at: datetime
+    last_refreshed_at: datetime
+    metadata: StrategyMetadata
+    version: str = "0+unknown"
+    git_revision: str | None = None
+    executor_running: bool = True
+    halted_reason: str | None = None
+    # cycles
+    completed_cycle: int | None = None
+    last_cycle_at: datetime | None = None
+    cycles_completed: int = 0
+    cycles_failed: int = 0
+    last_cycle_duration: float | None = None
+    # watchdog: what is running now and how long a cycle may take
+    current_cycle: int | None = None
+    cycle_started_at: datetime | None = None
+    expected_cycle_duration: float | None = None
+    cycle_grace: float | None = None
+    # trading
+    last_trade_at: datetime | None = None
+    trades_succeeded: int = 0
+    trades_failed: int = 0
+    market_data_lag: float | None = None
+    exception: ExceptionInfo | None = None
+    summary: PortfolioSummary = field(default_factory=PortfolioSummary)
+    # reporting
+    reporter_failures: Mapping[str, int] = field(default_factory=lambda: _EMPTY_MAPPING)
+    # served as-is by the webhook
+    state: SavedState | None = None
+    positions_json: tuple[bytes, ...] = ()
+    trades_json: tuple[bytes, ...] = ()
+    source: str | None = None
+
+
+# Fields the loop may set directly through publish(); the rest have dedicated methods.
+_DERIVED = {"positions_json", "trades_json", "reporter_failures", "state"}
+_PUBLISHABLE = {f.name for f in dataclasses.fields(RunSnapshot)} - _DERIVED | {"positions", "trades"}
+
+
+def encode_items(items: Iterable[Mapping[str, Any]], id_key: str) -> tuple[bytes, ...]:
+    """Encode each dict to JSON once; fail early (in the loop, not in a request) on bad items."""
+    encoded = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping) or id_key not in item:
+            raise ValueError(f"item {index} must be a dict with a {id_key!r} key, got {item!r:.80}")
+        encoded.append(_encoder.encode(item))
+    return tuple(encoded)
+
+
+def _check_aware(name: str, value: Any) -> None:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"{name} must be a timezone-aware UTC datetime, got a naive one")
+
+
+class RunState:
+    """Holder of the current `RunSnapshot`: lock-free reads, serialised writes."""
+
+    def __init__(
+        self,
+        metadata: StrategyMetadata,
+        *,
+        version: str | None = None,
+        git_revision: str | None = None,
+        source: str | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        if version is None:
+            from tradeexecutor.version import get_git_revision, get_version
+
+            version = get_version()
+            git_revision = git_revision or get_git_revision()
+        self._clock = clock
+        self._write_lock = threading.Lock()
+        now = clock()
+        self._snapshot = RunSnapshot(
+            started_at=now,
+            last_refreshed_at=now,
+            metadata=metadata,
+            version=version,
+            git_revision=git_revision,
+            source=source,
+        )
+
+    @property
+    def snapshot(self) -> RunSnapshot:
+        """The current snapshot; keep a reference and read it as often as you like."""
+        return self._snapshot
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def publish(self, **changes: Any) -> RunSnapshot:
+        """Replace the snapshot with these fields changed (and `last_refreshed_at` = now).
+
+        Accepts any RunSnapshot field except the derived ones, plus `positions=` and
+        `trades=` (lists of dicts, see the module docstring) and `exception=` as a live
+        exception. Unknown names raise TypeError so a typo in the loop fails loudly.
+        """
+        unknown = set(changes) - _PUBLISHABLE
+        if unknown:
+            raise TypeError(f"RunState.publish() got unknown fields: {', '.join(sorted(unknown))}")
+        prepared = self._prepare(changes)
+        with self._write_lock:
+            return self._replace_locked(prepared)
+
+    def _prepare(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Convert and encode outside the lock: the expensive part of a publish."""
+        prepared: dict[str, Any] = {}
+        for name, value in changes.items():
+            _check_aware(name, value)
+            if name == "positions":
+                prepared["positions_json"] = encode_items(value, "position_id")
+            elif name == "trades":
+                prepared["trades_json"] = encode_items(value, "trade_id")
+            elif name == "exception" and isinstance(value, BaseException):
+                prepared["exception"] = ExceptionInfo.from_exception(value, self._clock())
+            elif name == "metadata" and isinstance(value, Mapping):
+                prepared["metadata"] = StrategyMetadata(**value)
+            elif name == "summary" and isinstance(value, Mapping):
+                prepared["summary"] = PortfolioSummary(**value)
+            else:
+                prepared[name] = value
+        return prepared
+
+    def _replace_locked(self, fields: dict[str, Any]) -> RunSnapshot:
+        fields.setdefault("last_refreshed_at", self._clock())
+        snapshot = dataclasses.replace(self._snapshot, **fields)
+        self._snapshot = snapshot
+        return snapshot
+
+    def _update(self, make_fields: Callable[[RunSnapshot], dict[str, Any]]) -> RunSnapshot:
+        """Read-modify-write under the writer lock (for counters)."""
+        with self._write_lock:
+            return self._replace_locked(make_fields(self._snapshot))
+
+    # --- the cycle lifecycle -----------------------------------------------------------------
+
+    def cycle_started(
+        self,
+        cycle: int,
+        *,
+        expected_duration: float | None = None,
+        grace: float | None = None,
+        at: datetime | None = None,
+    ) -> RunSnapshot:
+        """Watchdog input: a cycle began; `expected_duration` is the cycle period in seconds."""
+        _check_aware("at", at)
+        changes: dict[str, Any] = {"current_cycle": cycle, "cycle_started_at": at or self._clock()}
+        if expected_duration is not None:
+            changes["expected_cycle_duration"] = float(expected_duration)
+        if grace is not None:
+            changes["cycle_grace"] = float(grace)
+        return self._update(lambda s: changes)
+
+    def cycle_completed(
+        self,
+        cycle: int,
+        *,
+        at: datetime | None = None,
+        duration: float | None = None,
+        trades_succeeded: int = 0,
+        trades_failed: int = 0,
+        **changes: Any,
+    ) -> RunSnapshot:
+        """Count a completed cycle; extra keyword arguments are published in the same snapshot."""
+        _check_aware("at", at)
+        unknown = set(changes) - _PUBLISHABLE
+        if unknown:
+            raise TypeError(f"RunState.cycle_completed() got unknown fields: {', '.join(sorted(unknown))}")
+        prepared = self._prepare(changes)
+        when = at or self._clock()
+
+        def fields(s: RunSnapshot) -> dict[str, Any]:
+            return {
+                **prepared,
+                "completed_cycle": cycle,
+                "last_cycle_at": when,
+                "last_cycle_duration": duration,
+                "cycles_completed": s.cycles_completed + 1,
+                "current_cycle": None,
+                "cycle_started_at": None,
+                "exception": None,
+                "trades_succeeded": s.trades_succeeded + trades_succeeded,
+                "trades_failed": s.trades_failed + trades_failed,
+                "last_trade_at": when if trades_succeeded else s.last_trade_at,
+            }
+
+        return self._update(fields)
+
+    def cycle_failed(
+        self, exc: BaseException, *, cycle: int | None = None, halt: bool = False, at: datetime | None = None
+    ) -> RunSnapshot:
+        """Count a failed cycle and show the (redacted) exception; `halt=True` marks trading stopped."""
+        _check_aware("at", at)
+        info = ExceptionInfo.from_exception(exc, at or self._clock())
+
+        def fields(s: RunSnapshot) -> dict[str, Any]:
+            changes: dict[str, Any] = {
+                "cycles_failed": s.cycles_failed + 1,
+                "exception": info,
+                "current_cycle": None,
+                "cycle_started_at": None,
+            }
+            if halt:
+                label = f"cycle {cycle} failed" if cycle is not None else "cycle failed"
+                changes.update(executor_running=False, halted_reason=f"{label}: {info.message}")
+            return changes
+
+        return self._update(fields)
+
+    def halted(self, reason: str) -> RunSnapshot:
+        """Trading stopped (crash, Ctrl-C, kill switch); the webhook stays up and says why."""
+        return self.publish(executor_running=False, halted_reason=redact(reason))
+
+    # --- data served by the webhook ------------------------------------------------------------
+
+    def update_state_bytes(self, data: bytes, *, saved_at: datetime | None = None) -> SavedState:
+        """Publish the bytes of the state file just saved; ETag and gzip are computed here, once."""
+        _check_aware("saved_at", saved_at)
+        saved = SavedState.from_bytes(bytes(data), saved_at or self._clock())
+        with self._write_lock:
+            self._replace_locked({"state": saved})
+        return saved
+
+    def record_reporter_failures(self, channel: str, total: int) -> None:
+        """A reporting channel's failure count (a ChannelHealth listener)."""
+
+        def fields(s: RunSnapshot) -> dict[str, Any]:
+            failures = dict(s.reporter_failures)
+            failures[channel] = max(total, failures.get(channel, 0))
+            return {"reporter_failures": MappingProxyType(failures), "last_refreshed_at": s.last_refreshed_at}
+
+        self._update(fields)

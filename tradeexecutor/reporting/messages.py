@@ -1,0 +1,114 @@
+"""Human-readable notification texts (Discord), as plain functions of plain data.
+
+Kept apart from the transport so the wording is testable without a network and the same
+texts can go to another chat channel later. Discord caps a message at 2,000 characters;
+`clip` keeps the head and says how much was cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tradeexecutor.config.redaction import redact
+from tradeexecutor.execution.run_state import PortfolioSummary, StrategyMetadata
+
+DISCORD_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class TradeSummary:
+    """What a report needs to know about one executed (or failed) trade."""
+
+    trade_id: int
+    pair: str
+    side: str  # "buy" | "sell"
+    quantity: Decimal
+    price: Decimal | None = None
+    value: Decimal | None = None
+    tx_hash: str | None = None
+    success: bool = True
+    failure_reason: str | None = None
+
+
+def fmt_decimal(value: Decimal | None, places: int = 6) -> str:
+    """Trim to `places` decimals without scientific notation: 0.500000 -> 0.5."""
+    if value is None:
+        return "?"
+    quantised = value.quantize(Decimal(1).scaleb(-places)) if value.as_tuple().exponent < -places else value
+    text = f"{quantised:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def clip(text: str, limit: int = DISCORD_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    note = f"\n… ({len(text) - limit} more characters)"
+    return text[: limit - len(note)] + note
+
+
+def tx_link(tx_hash: str | None, explorer_url: str | None) -> str:
+    if not tx_hash:
+        return ""
+    short = f"{tx_hash[:10]}…"
+    if explorer_url:
+        return f"[{short}](<{explorer_url.rstrip('/')}/tx/{tx_hash}>)"
+    return f"`{tx_hash}`"
+
+
+def _title(metadata: StrategyMetadata) -> str:
+    return f"**{metadata.name}**" + (f" ({metadata.id})" if metadata.id != metadata.name else "")
+
+
+def startup_message(metadata: StrategyMetadata, version: str, started_at: datetime) -> str:
+    return clip(
+        f"🟢 {_title(metadata)} started at {started_at:%Y-%m-%d %H:%M UTC}, trade-executor {version}."
+    )
+
+
+def trade_line(trade: TradeSummary, explorer_url: str | None) -> str:
+    side = trade.side.upper()
+    line = f"• {side} {fmt_decimal(trade.quantity)} {trade.pair}"
+    if trade.price is not None:
+        line += f" at {fmt_decimal(trade.price)}"
+    if trade.value is not None:
+        line += f" (value {fmt_decimal(trade.value, 2)})"
+    link = tx_link(trade.tx_hash, explorer_url)
+    if link:
+        line += f" {link}"
+    if not trade.success:
+        line += f" ❌ FAILED: {redact(trade.failure_reason or 'unknown reason')}"
+    return line
+
+
+def cycle_message(
+    metadata: StrategyMetadata,
+    cycle: int,
+    trades: Sequence[TradeSummary],
+    summary: PortfolioSummary | None,
+    explorer_url: str | None = None,
+) -> str:
+    failed = sum(1 for t in trades if not t.success)
+    head = f"{_title(metadata)} cycle {cycle}: {len(trades)} trade{'s' if len(trades) != 1 else ''}"
+    if failed:
+        head += f", {failed} failed"
+    lines = [head, *(trade_line(t, explorer_url) for t in trades)]
+    if summary is not None and summary.total_equity is not None:
+        lines.append(
+            f"Equity {fmt_decimal(summary.total_equity, 2)}, cash {fmt_decimal(summary.cash, 2)}, "
+            f"{summary.open_positions} open position{'s' if summary.open_positions != 1 else ''}"
+        )
+    return clip("\n".join(lines))
+
+
+def failure_message(metadata: StrategyMetadata, cycle: int | None, exc: BaseException, halted: bool) -> str:
+    where = f"cycle {cycle}" if cycle is not None else "a cycle"
+    what = "Trading is halted; the webhook stays up." if halted else "The executor will retry next cycle."
+    text = redact(f"{exc.__class__.__name__}: {exc}")
+    return clip(f"🔴 {_title(metadata)} failed in {where}: {text}\n{what}")
+
+
+def stopped_message(metadata: StrategyMetadata, reason: str | None) -> str:
+    return clip(f"⏹️ {_title(metadata)} stopped" + (f": {redact(reason)}" if reason else "."))

@@ -1,0 +1,308 @@
+"""The webhook API as an OpenAPI 3.1 document (schemas are JSON Schema 2020-12).
+
+Generated from the route table, so every route is described; the test suite fetches every
+route from a running server and validates the answers against these schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tradeexecutor.webhook.documents import (
+    DEFAULT_LOG_LIMIT,
+    DEFAULT_PAGE,
+    LOG_LEVELS,
+    MAX_LOG_LIMIT,
+    MAX_PAGE,
+)
+from tradeexecutor.webhook.routes import Route
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(type_: str, **extra: Any) -> Schema:
+    return {"type": [type_, "null"], **extra}
+
+
+UNIX = {"type": "number", "description": "Unix time in seconds (UTC)."}
+UNIX_OR_NULL = nullable("number", description="Unix time in seconds (UTC), null when not yet known.")
+DECIMAL_OR_NULL = nullable("string", description="Decimal amount as a string, to keep full precision.")
+COUNT = {"type": "integer", "minimum": 0}
+
+
+def obj(properties: dict[str, Schema], required: Iterable[str] | None = None, closed: bool = True) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": not closed,
+    }
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj(
+        {"error": {"type": "string"}, "status": {"type": "integer"}, "path": {"type": "string"}},
+        required=["error", "status"],
+    ),
+    "Ping": obj({"ping": {"const": "pong"}}),
+    "Exception": obj(
+        {
+            "message": {"type": "string"},
+            "exception_type": {"type": "string"},
+            "traceback": {"type": "string", "description": "Redacted Python traceback."},
+            "at": UNIX,
+        }
+    ),
+    "Status": obj(
+        {
+            "last_refreshed_at": UNIX,
+            "executor_running": {"type": "boolean"},
+            "completed_cycle": nullable("integer", description="Number of the last completed cycle."),
+            "exception": {"anyOf": [ref("Exception"), {"type": "null"}]},
+            "strategy_id": {"type": "string"},
+            "started_at": UNIX,
+            "halted_reason": nullable("string"),
+            "cycles_completed": COUNT,
+            "cycles_failed": COUNT,
+            "last_cycle_at": UNIX_OR_NULL,
+            "last_cycle_duration": nullable("number", description="Seconds."),
+            "current_cycle": nullable("integer", description="The cycle running now, if any."),
+            "cycle_started_at": UNIX_OR_NULL,
+            "expected_cycle_duration": nullable("number", description="Cycle period in seconds."),
+            "last_trade_at": UNIX_OR_NULL,
+            "trades_succeeded": COUNT,
+            "trades_failed": COUNT,
+            "frozen_positions": COUNT,
+            "market_data_lag": nullable("number", description="Age of the newest candle in seconds."),
+            "state_saved_at": UNIX_OR_NULL,
+            "version": {"type": "string"},
+            "git_revision": nullable("string"),
+            "reporter_failures": {
+                "type": "object",
+                "additionalProperties": COUNT,
+                "description": "Failed deliveries per reporting channel (discord, statsd, ...).",
+            },
+        }
+    ),
+    "Health": obj(
+        {
+            "healthy": {"type": "boolean"},
+            "reason": {"type": "string"},
+            "executor_running": {"type": "boolean"},
+            "checked_at": UNIX,
+            "last_cycle_at": UNIX_OR_NULL,
+            "current_cycle": nullable("integer"),
+            "allowed_seconds": {"type": "number"},
+            "seconds_since_last_cycle": {"type": "number"},
+        },
+        required=["healthy", "reason", "executor_running", "checked_at"],
+    ),
+    "Metadata": obj(
+        {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "short_description": nullable("string"),
+            "long_description": nullable("string"),
+            "icon_url": nullable("string"),
+            "started_at": UNIX,
+            "executor_running": {"type": "boolean"},
+            "version": {"type": "string"},
+            "summary": obj(
+                {
+                    "total_equity": DECIMAL_OR_NULL,
+                    "cash": DECIMAL_OR_NULL,
+                    "open_positions": COUNT,
+                    "frozen_positions": COUNT,
+                }
+            ),
+        }
+    ),
+    "Position": obj(
+        {
+            "position_id": {"type": "integer"},
+            "pair": {"type": "string"},
+            "status": {"enum": ["open", "closed", "frozen"]},
+        },
+        required=["position_id"],
+        closed=False,
+    ),
+    "Trade": obj(
+        {
+            "trade_id": {"type": "integer"},
+            "position_id": {"type": "integer"},
+            "pair": {"type": "string"},
+            "side": {"enum": ["buy", "sell"]},
+            "status": {"enum": ["planned", "broadcast", "success", "failed"]},
+            "tx_hash": nullable("string"),
+        },
+        required=["trade_id"],
+        closed=False,
+    ),
+    "LogRecord": obj(
+        {
+            "at": UNIX,
+            "level": {"enum": list(LOG_LEVELS)},
+            "logger": {"type": "string"},
+            "message": {"type": "string"},
+            "strategy_id": nullable("string"),
+            "cycle": nullable("integer"),
+            "trade_id": {"type": ["integer", "string", "null"]},
+        }
+    ),
+    "Logs": obj(
+        {"records": {"type": "array", "items": ref("LogRecord")}, "buffered": COUNT, "capacity": COUNT},
+    ),
+}
+
+
+def page_schema(key: str, item: str) -> Schema:
+    return obj(
+        {
+            "total": COUNT,
+            "offset": COUNT,
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            "order": {"enum": ["asc", "desc"]},
+            key: {"type": "array", "items": ref(item)},
+        }
+    )
+
+
+SCHEMAS["PositionPage"] = page_schema("positions", "Position")
+SCHEMAS["TradePage"] = page_schema("trades", "Trade")
+
+
+def json_content(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def response(description: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, **({"content": content} if content else {})}
+
+
+ERROR = json_content(ref("Error"))
+TEXT = {"schema": {"type": "string"}}
+
+PAGE_PARAMETERS = [
+    {
+        "name": "offset",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+        "description": "Items to skip (after ordering).",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+    },
+    {
+        "name": "order",
+        "in": "query",
+        "schema": {"enum": ["asc", "desc"], "default": "asc"},
+        "description": "asc: oldest first, as published; desc: newest first.",
+    },
+]
+
+RESPONSES: dict[str, dict[str, Any]] = {
+    "ping": {"200": response("The webhook is up.", json_content(ref("Ping")))},
+    "health": {
+        "200": response("Trading runs and the last cycle finished in time.", json_content(ref("Health"))),
+        "503": response(
+            "Trading is halted or cycles are overdue; `reason` says which.", json_content(ref("Health"))
+        ),
+    },
+    "status": {"200": response("Executor status.", json_content(ref("Status")))},
+    "metadata": {"200": response("Strategy metadata.", json_content(ref("Metadata")))},
+    "state": {
+        "200": response(
+            "The state file as last saved; gzip-encoded when Accept-Encoding allows.",
+            json_content({"type": "object"}),
+        ),
+        "304": response("Unchanged since the ETag given in If-None-Match."),
+        "404": response("No state has been saved yet.", ERROR),
+    },
+    "positions": {
+        "200": response("A page of positions.", json_content(ref("PositionPage"))),
+        "400": response("Bad offset, limit or order.", ERROR),
+    },
+    "trades": {
+        "200": response("A page of trades.", json_content(ref("TradePage"))),
+        "400": response("Bad offset, limit or order.", ERROR),
+    },
+    "logs": {
+        "200": response("Recent log records, oldest first.", json_content(ref("Logs"))),
+        "400": response("Bad level or limit.", ERROR),
+    },
+    "source": {
+        "200": response("Strategy source code.", {"text/plain": TEXT}),
+        "404": response("No source was published.", ERROR),
+    },
+    "metrics": {"200": response("Prometheus text exposition format 0.0.4.", {"text/plain": TEXT})},
+    "openapi": {"200": response("This document.", json_content({"type": "object"}))},
+}
+
+PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "positions": PAGE_PARAMETERS,
+    "trades": PAGE_PARAMETERS,
+    "logs": [
+        {
+            "name": "level",
+            "in": "query",
+            "schema": {"enum": list(LOG_LEVELS), "default": "info"},
+            "description": "Minimum level.",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LOG_LIMIT,
+                "default": DEFAULT_LOG_LIMIT,
+            },
+        },
+    ],
+    "state": [
+        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+        {"name": "Accept-Encoding", "in": "header", "schema": {"type": "string"}},
+    ],
+}
+
+
+def openapi_document(routes: Iterable[Route], version: str, auth: bool) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for route in routes:
+        if route.name not in RESPONSES:
+            raise KeyError(f"route {route.name!r} has no responses declared in webhook/openapi.py")
+        responses = dict(RESPONSES[route.name])
+        operation: dict[str, Any] = {
+            "operationId": route.name,
+            "summary": route.summary,
+            "responses": responses,
+        }
+        if route.name in PARAMETERS:
+            operation["parameters"] = PARAMETERS[route.name]
+        if route.public:
+            operation["security"] = []
+        else:
+            responses["401"] = response("Basic authentication required (when enabled).", ERROR)
+        paths[route.path] = {"get": operation}
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "trade-executor webhook",
+            "version": version,
+            "description": "Read-only view of a running trade-executor. Times are unix seconds; "
+            "decimal amounts are strings. Unknown paths answer 404 with a JSON error.",
+        },
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+    if auth:
+        document["components"]["securitySchemes"] = {"basic": {"type": "http", "scheme": "basic"}}
+        document["security"] = [{"basic": []}]
+    return document

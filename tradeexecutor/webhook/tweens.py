@@ -1,0 +1,45 @@
+"""The one tween every request passes: count it, answer CORS preflights, enforce basic auth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+
+from tradeexecutor.webhook.context import WebhookContext
+from tradeexecutor.webhook.http import PREFLIGHT_HEADERS, cors_headers
+from tradeexecutor.webhook.routes import PUBLIC_PATHS
+from tradeexecutor.webhook.views import error_response
+
+
+def webhook_tween_factory(handler: Callable[[Request], Response], registry: Registry):
+    context: WebhookContext = registry.webhook_context
+
+    def webhook_tween(request: Request) -> Response:
+        context.count_request()
+        origin = request.headers.get("Origin")
+        cors = cors_headers(origin, context.cors_origins)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            # Browsers send preflights without credentials: answer them before auth.
+            response = Response(status=204)
+            response.content_type = None
+            if cors:
+                response.headerlist.extend(cors + PREFLIGHT_HEADERS)
+            return response
+        auth = context.auth
+        if (
+            auth is not None
+            and request.path not in PUBLIC_PATHS
+            and not auth.check(request.headers.get("Authorization"))
+        ):
+            response = error_response(401, "authentication required")
+            response.headers["WWW-Authenticate"] = auth.challenge
+        else:
+            response = handler(request)
+        if cors:
+            response.headerlist.extend(cors)
+        return response
+
+    return webhook_tween
