@@ -11,6 +11,7 @@ import sys
 import typer
 
 from tradeexecutor.cli.commands import (
+    backtest,
     check_strategy,
     check_universe,
     check_wallet,
@@ -20,6 +21,7 @@ from tradeexecutor.cli.commands import (
     hello,
     perform_test_trade,
     repair,
+    start,
     version,
 )
 from tradeexecutor.cli.env_files import extract_env_files
@@ -53,6 +55,8 @@ app.command("check-universe")(check_universe.check_universe)
 app.command("check-wallet")(check_wallet.check_wallet)
 app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
 app.command("repair")(repair.repair)
+app.command("backtest")(backtest.backtest)
+app.command("start")(start.start)
 app.add_typer(devchain.app, name="devchain")
 
 
