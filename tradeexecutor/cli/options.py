@@ -277,7 +277,56 @@ RepairYes = Annotated[
     bool,
     option(
         "--yes",
-        "repair: resolve what the chain can tell and mark the rest repaired or failed (default: only list).",
+        "Act without asking: repair resolves what the chain can tell and marks the rest failed (default: "
+        "only list); close-position, close-all and reset-state skip their confirmation prompt.",
+    ),
+]
+
+# --- operator toolbox ---------------------------------------------------------------------------
+# Also used by these commands: StateFile, Id, StrategyFile, OptionalDeploymentFile, ExchangeSlug,
+# TokenAddresses, CachePath, the execution options above, and RepairYes (--yes) for prompts.
+
+Yes = RepairYes
+ReadOnly = Annotated[
+    bool,
+    option(
+        "--read-only",
+        "console: open the state without taking its lock (works while an executor runs); nothing can be saved.",
+    ),
+]
+JsonOutput = Annotated[bool, option("--json", "Print machine-readable JSON instead of a table.")]
+ExportFormat = Annotated[
+    str | None,
+    option(
+        "--format",
+        "export-trades: csv or parquet. Default: from the --output suffix, else csv.",
+        show_default=False,
+    ),
+]
+ExportOutput = Annotated[
+    Path | None,
+    option(
+        "--output",
+        "export-trades: a directory (gets trades.<format> and ledger.<format>) or a file for the trades "
+        "(the ledger goes next to it as <name>.ledger.<format>). Default: state/<id>-export/.",
+        show_default=False,
+    ),
+]
+Simulate = Annotated[
+    bool,
+    option(
+        "--simulate",
+        "Rehearse on an anvil fork of the configured node: real pools, no real money; the state goes to "
+        "<state>.simulated.json and the real state file is never touched.",
+    ),
+]
+SimulateReserve = Annotated[
+    Decimal | None,
+    option(
+        "--simulate-reserve",
+        "With --simulate: give the hot wallet this much reserve currency on the fork (default: what it holds).",
+        parser=_non_negative_decimal,
+        show_default=False,
     ),
 ]
 
