@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import typer
 
 from tradeexecutor.errors import UserError
@@ -17,7 +16,7 @@ def confirm_or_stop(question: str, yes: bool, nothing_done: str) -> None:
         return
     try:
         confirmed = typer.confirm(question, default=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         confirmed = False
     if not confirmed:
         raise UserError(f"{nothing_done}: it was not confirmed (answer y at the prompt, or pass --yes).")

@@ -150,6 +150,13 @@ def describe(value: Any) -> str:
     if isinstance(value, JSONFileStore):
         mode = "read-only, not locked" if value.read_only else "locked by this console"
         return f"<JSONFileStore {value.path} ({mode})>"
+    if type(value).__name__ == "LiveSetup":
+        pairs = ", ".join(p.ticker for p in value.pairs)
+        exchanges = ", ".join(d.slug for d in value.deployments)
+        return (
+            f"<LiveSetup {value.module.path.name} on {exchanges} (chain {value.module.chain_id}): pairs {pairs}, "
+            f"reserve {value.reserve.symbol}>"
+        )
     if type(value).__name__ == "Web3":
         return f"<Web3 over {value.provider}>"
     if callable(value) and getattr(value, "__name__", "") == "save":
@@ -200,5 +207,9 @@ def run_shell(namespace: dict[str, Any], interactive: bool) -> int:
     else:
         sys.ps1 = sys.ps2 = ""  # commands from a pipe: no prompts in the output
     console = CountingConsole(namespace)
-    console.interact(banner="", exitmsg="")
+    hook, sys.excepthook = sys.excepthook, sys.__excepthook__  # the console's own, trimmed tracebacks
+    try:
+        console.interact(banner="", exitmsg="")
+    finally:
+        sys.excepthook = hook
     return console.errors
