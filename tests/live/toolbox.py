@@ -69,6 +69,7 @@ class Operator:
     def open(self, ticker: str, amount: Decimal) -> int:
         """Buy `amount` USDC of a pair with the live models; the state file is saved. Returns the position id."""
         live, now = self.live, utcnow()
+        live.eth.wallet.forget_nonce()  # the command may have sent transactions from this wallet meanwhile
         live.models.sync.sync(now, live.state)
         pm = PositionManager(now, live.state, live.models.pricing, 50)
         trades = pm.open_1x_long(live.eth.pairs[ticker], amount)
