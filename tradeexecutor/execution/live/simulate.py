@@ -29,7 +29,7 @@ from web3 import HTTPProvider, Web3
 
 from tradeexecutor.devchain.anvil import AnvilProcess
 from tradeexecutor.errors import UserError
-from tradeexecutor.ethereum.connection import parse_rpc_urls, redact_url, rpc_env_var
+from tradeexecutor.ethereum.connection import check_chain_id, parse_rpc_urls, redact_url, rpc_env_var
 from tradeexecutor.ethereum.gas import human, native_symbol
 from tradeexecutor.execution.live.rpc_relay import RpcRelay
 from tradeexecutor.state.identifiers import AssetIdentifier, ChainId
@@ -129,6 +129,7 @@ def start_fork(
     env_var = rpc_env_var(chain_id)
     urls = parse_rpc_urls(rpc_url, env_var)
     with RpcRelay(urls, env_var) as relay:
+        check_chain_id(Web3(relay.provider), chain_id, env_var)  # the fork must not hide a wrong node
         anvil = AnvilProcess(chain_id=chain_id, fork_url=relay.url, extra_args=("--no-storage-caching",))
         try:
             url = anvil.start()
