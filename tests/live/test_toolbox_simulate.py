@@ -31,8 +31,15 @@ def test_simulated_test_trade_leaves_the_real_chain_and_state_untouched(operator
     real_before = operator.state_path.read_bytes()
     chain_before = chain_fingerprint(operator)
 
+    keyed = operator.rpc_url + "/?apikey=secret-api-key"  # node URLs carry keys: none may leak
     result = operator.run(
-        "perform-test-trade", "--simulate", "--pair", "DEV-USDC", "--simulate-reserve", "2500"
+        "perform-test-trade",
+        "--simulate",
+        "--pair",
+        "DEV-USDC",
+        "--simulate-reserve",
+        "2500",
+        JSON_RPC_ANVIL=keyed,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -51,6 +58,7 @@ def test_simulated_test_trade_leaves_the_real_chain_and_state_untouched(operator
     assert any(e.kind == LedgerKind.withdrawal for e in simulated.ledger.entries)
     assert simulated.portfolio.cash() < Decimal(2500)
     assert operator.private_key_hex() not in out + result.stderr
+    assert "secret-api-key" not in out + result.stderr
 
 
 def test_simulated_close_all_sells_on_the_fork_only(operator) -> None:
