@@ -7,6 +7,7 @@ JSON form are exact decimal strings so scripts never see a rounded float.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Context, Decimal
 
 from tradeexecutor.state.errors import StateError
@@ -75,7 +76,7 @@ class PositionRow:
         return out
 
 
-def _iso(moment) -> str | None:  # type: ignore[no-untyped-def]
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 

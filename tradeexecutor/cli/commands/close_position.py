@@ -33,10 +33,12 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ApprovalMode, GasPriceMethod
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from decimal import Decimal
     from pathlib import Path
 
     from tradeexecutor.ethereum.settings import ExecutionSettings
+    from tradeexecutor.execution.live.connect import LiveSetup
 
 PositionId = Annotated[int, typer.Argument(help="Id of the open position to close (see show-positions).")]
 
@@ -119,7 +121,7 @@ def _run(
     real_path = state_path(state_file, strategy_file, id)
     with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_path) as scope:
 
-        def connect():  # type: ignore[no-untyped-def]
+        def connect() -> LiveSetup:
             from tradeexecutor.execution.live.connect import connect_live
 
             setup = connect_live(
@@ -139,8 +141,12 @@ def _run(
 
 
 def _close(
-    position_id: int | None, path: Path, connect, settings: ExecutionSettings, yes: bool
-) -> str | None:  # type: ignore[no-untyped-def]
+    position_id: int | None,
+    path: Path,
+    connect: Callable[[], LiveSetup],
+    settings: ExecutionSettings,
+    yes: bool,
+) -> str | None:
     """Close and report; return the closing error sentence, if any (raised after the state is saved)."""
     from decimal import Decimal
 

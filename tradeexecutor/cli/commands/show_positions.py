@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from tradeexecutor.cli.options import Id, JsonOutput, StateFile, StrategyFile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tradeexecutor.toolbox.positions import PositionRow, ReserveSummary
 
 
 def show_positions(
@@ -42,7 +48,9 @@ def show_positions(
     _print_table(path, state.strategy_id, rows, summary)
 
 
-def _print_table(path, strategy_id, rows, summary) -> None:  # type: ignore[no-untyped-def]
+def _print_table(
+    path: Path, strategy_id: str, rows: list[PositionRow], summary: ReserveSummary | None
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
