@@ -34,43 +34,48 @@ def engine(live, **settings) -> AuditEngine:
     return AuditEngine(live.eth.web3, live.eth.wallet.address, live.models.routing, AuditSettings(**settings))
 
 
-def deployer(live) -> str:
-    return live.eth.devchain.web3.eth.accounts[0]
+def deployer(devchain) -> str:
+    return devchain.web3.eth.accounts[0]
 
 
-def mint(live, symbol: str, to: str, amount: int) -> None:
-    web3 = live.eth.devchain.web3
-    token = web3.eth.contract(address=live.eth.assets[symbol].address, abi=abi(MINTABLE))
-    web3.eth.wait_for_transaction_receipt(token.functions.mint(to, amount).transact({"from": deployer(live)}))
+def token_address(devchain, symbol: str) -> str:
+    return devchain.deployment.token(symbol).address
 
 
-def send_weth(live, to: str, amount: int) -> None:
+def mint(devchain, symbol: str, to: str, amount: int) -> None:
+    web3 = devchain.web3
+    token = web3.eth.contract(address=token_address(devchain, symbol), abi=abi(MINTABLE))
+    web3.eth.wait_for_transaction_receipt(
+        token.functions.mint(to, amount).transact({"from": deployer(devchain)})
+    )
+
+
+def send_weth(devchain, to: str, amount: int) -> None:
     """Another account wraps ETH and transfers WETH to `to`."""
-    web3 = live.eth.devchain.web3
-    weth = web3.eth.contract(address=live.eth.assets["WETH"].address, abi=abi(WETH))
-    sender = deployer(live)
+    web3 = devchain.web3
+    weth = web3.eth.contract(address=token_address(devchain, "WETH"), abi=abi(WETH))
+    sender = deployer(devchain)
     web3.eth.wait_for_transaction_receipt(
         weth.functions.deposit().transact({"from": sender, "value": amount})
     )
     web3.eth.wait_for_transaction_receipt(weth.functions.transfer(to, amount).transact({"from": sender}))
 
 
-def set_token_balance(live, symbol: str, owner: str, amount: int) -> None:
+def set_token_balance(devchain, symbol: str, owner: str, amount: int) -> None:
     """Overwrite a TestToken balance in storage, as a token with rounding or rebasing could change it."""
-    web3 = live.eth.devchain.web3
     slot = Web3.keccak(abi_encode(["address", "uint256"], [owner, BALANCE_SLOT]))
     value = "0x" + amount.to_bytes(32, "big").hex()
-    web3.provider.make_request(
-        "anvil_setStorageAt", [live.eth.assets[symbol].address, slot.to_0x_hex(), value]
+    devchain.web3.provider.make_request(
+        "anvil_setStorageAt", [token_address(devchain, symbol), slot.to_0x_hex(), value]
     )
 
 
-def swap_outside_executor(live, spend_usdc: int, buy: str = "WETH") -> str:
+def swap_outside_executor(devchain, spend_usdc: int, buy: str = "WETH", to: str | None = None) -> str:
     """The hot wallet's own key approves and swaps on the router, bypassing the executor; returns the swap hash."""
-    web3, account = live.eth.devchain.web3, live.eth.devchain.hot_wallet
-    usdc, token_out = live.eth.assets["USDC"], live.eth.assets[buy]
-    router_address = live.eth.deployment.router
-    token = web3.eth.contract(address=usdc.address, abi=abi(ERC20))
+    web3, account = devchain.web3, devchain.hot_wallet
+    usdc, token_out = token_address(devchain, "USDC"), token_address(devchain, buy)
+    router_address = devchain.deployment.router
+    token = web3.eth.contract(address=usdc, abi=abi(ERC20))
     router = web3.eth.contract(address=router_address, abi=abi(UNISWAP_V2_ROUTER))
     nonce = web3.eth.get_transaction_count(account.address)
     common = {"from": account.address, "gas": 300_000, "gasPrice": web3.eth.gas_price * 2, "chainId": 31337}
@@ -78,7 +83,7 @@ def swap_outside_executor(live, spend_usdc: int, buy: str = "WETH") -> str:
         {**common, "nonce": nonce}
     )
     swap = router.functions.swapExactTokensForTokens(
-        spend_usdc, 0, [usdc.address, token_out.address], account.address, 2**63
+        spend_usdc, 0, [usdc, token_out], to or account.address, 2**63
     ).build_transaction({**common, "nonce": nonce + 1})
     hashes = []
     for tx in (approve, swap):

@@ -60,7 +60,7 @@ def test_clean_trading_passes_every_audit_and_moves_the_cursor(live) -> None:
 def test_a_deposit_is_booked_by_the_sync_and_the_audit_passes(live) -> None:
     buy_weth_and_dev(live)
     engine(live).run(live.state, after_sync=True)
-    mint(live, "USDC", live.eth.wallet.address, 250 * 10**6)
+    mint(live.eth.devchain, "USDC", live.eth.wallet.address, 250 * 10**6)
 
     unsynced = engine(live).run(live.state, book=False)  # the `audit` command: no sync before
     usdc = next(r for r in unsynced.balances if r.asset.symbol == "USDC")
@@ -79,10 +79,10 @@ def test_dust_on_a_position_token_is_booked_as_drift_with_its_reason(live) -> No
     state, wallet = live.state, live.eth.wallet.address
     weth_position = state.portfolio.open_position_for_pair(live.eth.pairs["WETH-USDC"])
     before = weth_position.quantity_raw
-    send_weth(live, wallet, 5)  # another account sends 5 wei of WETH
+    send_weth(live.eth.devchain, wallet, 5)  # another account sends 5 wei of WETH
 
     dev = live.eth.assets["DEV"]  # and the DEV token contract changes our balance by 3 wei
-    set_token_balance(live, "DEV", wallet, balance_of(live.eth.web3, dev, wallet) + 3)
+    set_token_balance(live.eth.devchain, "DEV", wallet, balance_of(live.eth.web3, dev, wallet) + 3)
 
     report = engine(live).run(state, after_sync=True)
     assert report.ok and report.drift_booked
@@ -108,8 +108,8 @@ def test_a_difference_beyond_tolerance_fails_naming_the_token_and_books_nothing(
     buy_weth_and_dev(live)
     state, wallet = live.state, live.eth.wallet.address
     dev = live.eth.assets["DEV"]
-    set_token_balance(live, "DEV", wallet, balance_of(live.eth.web3, dev, wallet) + 10**12)
-    send_weth(live, wallet, 5)
+    set_token_balance(live.eth.devchain, "DEV", wallet, balance_of(live.eth.web3, dev, wallet) + 10**12)
+    send_weth(live.eth.devchain, wallet, 5)
     entries, cursor = len(state.ledger.entries), msgspec.structs.replace(state.audit_cursor)
 
     report = engine(live).run(state, after_sync=True)
@@ -129,7 +129,7 @@ def test_a_difference_beyond_tolerance_fails_naming_the_token_and_books_nothing(
 def test_a_swap_by_the_same_key_outside_the_executor_fails_the_order_audit(live) -> None:
     buy_weth_and_dev(live)
     engine(live).run(live.state, after_sync=True)
-    rogue = swap_outside_executor(live, 20 * 10**6)
+    rogue = swap_outside_executor(live.eth.devchain, 20 * 10**6)
     live.models.sync.sync(live.state.last_updated_at, live.state)  # books the missing USDC as a withdrawal
 
     report = engine(live).run(live.state, after_sync=True)
@@ -207,8 +207,8 @@ def test_a_foreign_account_paying_the_wallet_through_a_swap_is_noted_not_failed(
     buy_weth_and_dev(live)
     engine(live).run(live.state, after_sync=True)
     eth = live.eth
-    web3, trader = eth.devchain.web3, deployer(live)
-    mint(live, "USDC", trader, 10**6)
+    web3, trader = eth.devchain.web3, deployer(live.eth.devchain)
+    mint(live.eth.devchain, "USDC", trader, 10**6)
     from tradeexecutor.ethereum.abi import ERC20, UNISWAP_V2_ROUTER, abi
 
     usdc, weth = eth.assets["USDC"], eth.assets["WETH"]

@@ -191,7 +191,11 @@ class AuditReport:
             "headline": self.headline(),
             "audits": {s.audit_type.value: _section_summary(s) for s in self.sections},
             "drift": [
-                {"asset": d.asset.symbol, "amount": str(d.asset.to_decimal(d.amount_raw)), "reason": d.reason}
+                {
+                    "asset": d.asset.symbol,
+                    "amount": f"{d.asset.to_decimal(d.amount_raw).normalize():f}",
+                    "reason": d.reason,
+                }
                 for d in self.drift
             ],
             "drift_booked": self.drift_booked,

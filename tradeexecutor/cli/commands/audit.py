@@ -41,21 +41,24 @@ def audit(
 ) -> None:
     """Audit the state file against the chain: balances, ledger and the wallet's transactions."""
     from tradeexecutor.audit.model import parse_audit_types
-    from tradeexecutor.audit.runner import AuditEngine, AuditSettings, audit_pairs_from_settings
-    from tradeexecutor.audit.table import report_lines
     from tradeexecutor.audit.tolerance import Tolerances
-    from tradeexecutor.audit.wallet import resolve_wallet
-    from tradeexecutor.execution.live.connect import connect_live
-    from tradeexecutor.execution.live.routes import LiveRouting
     from tradeexecutor.execution.live.state_access import state_path
-    from tradeexecutor.state.errors import StateFileLocked
-    from tradeexecutor.state.store import JSONFileStore
 
+    # the options are checked before web3 is even imported: a typo fails in a fraction of a second
     types = parse_audit_types(audit_types)
     tolerances = Tolerances.parse(audit_tolerance)
     path = state_path(state_file, strategy_file, id)
     if not path.exists():
         raise UserError(f"The state file {path} does not exist; check --state-file.")
+
+    from tradeexecutor.audit.runner import AuditEngine, AuditSettings, audit_pairs_from_settings
+    from tradeexecutor.audit.table import report_lines
+    from tradeexecutor.audit.wallet import resolve_wallet
+    from tradeexecutor.execution.live.connect import connect_live
+    from tradeexecutor.execution.live.routes import LiveRouting
+    from tradeexecutor.state.errors import StateFileLocked
+    from tradeexecutor.state.store import JSONFileStore
+
     setup = connect_live(
         strategy_file,
         deployment_file=deployment_file,
