@@ -229,3 +229,12 @@ def test_a_foreign_account_paying_the_wallet_through_a_swap_is_noted_not_failed(
         n.startswith(f"swap {gift.to_0x_hex()}") and "a deposit from another account" in n
         for n in order.notes
     )
+
+
+def test_a_mined_transaction_without_its_gas_fee_fails_the_ledger_audit(live) -> None:
+    report = buy_weth_and_dev(live)
+    approval = report.trades[0].blockchain_transactions[0]
+    approval.gas_fee_booked = False  # as if the executor had forgotten to book it
+    ledger = engine(live, types=(AuditType.ledger,)).run(live.state, book=False).section(AuditType.ledger)
+    messages = [p.message for p in ledger.problems if p.tx_hash == approval.tx_hash]
+    assert any("no gas fee was booked for it" in m for m in messages), ledger.problems

@@ -125,7 +125,15 @@ def check_against_chain(state: State, ctx: AuditContext, section: AuditSection) 
                 )
                 continue
             fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
-            if fee != tx.gas_fee_raw:
+            if fee and not tx.gas_fee_booked:
+                gas = state.portfolio.gas_holding()
+                section.fail(
+                    f"transaction {tx.tx_hash} of trade #{trade.trade_id} cost {fee} wei of gas on chain but no "
+                    "gas fee was booked for it",
+                    asset_key=gas.asset.key if gas is not None else None,
+                    tx_hash=tx.tx_hash,
+                )
+            elif fee != tx.gas_fee_raw:
                 gas = state.portfolio.gas_holding()
                 section.fail(
                     f"transaction {tx.tx_hash} of trade #{trade.trade_id} cost {fee} wei of gas on chain but the "

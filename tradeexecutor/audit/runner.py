@@ -70,6 +70,23 @@ def audit_pairs_from_settings(
     return ()
 
 
+def consistent_block(state: State, read_before_load: int) -> int:
+    """The block at which a state file loaded from a running executor matches the chain.
+
+    The executor saves every transaction before broadcasting it and sends a trade's
+    transactions one after another, so every transaction mined up to a block read before
+    the file was loaded is in the file. The file may already hold later ones (settled
+    after that read): auditing at the newest block the file records covers them too.
+    """
+    mined = [
+        tx.block_number
+        for trade in state.portfolio.all_trades()
+        for tx in trade.blockchain_transactions
+        if tx.block_number is not None
+    ]
+    return max([read_before_load, *mined])
+
+
 class AuditEngine:
     def __init__(
         self,
@@ -94,14 +111,17 @@ class AuditEngine:
         full: bool = False,
         after_sync: bool = False,
         cycle: int | None = None,
+        block: int | None = None,
     ) -> AuditReport:
         """Audit `state` against the chain now.
 
         `full`: ignore the cursor and audit the whole history. `after_sync`: the wallet
         sync ran just before, so a reserve or gas difference is unexplained. `book`: may
-        change the state (drift, findings, cursor); False for a read-only look.
+        change the state (drift, findings, cursor); False for a read-only look. `block`:
+        read the chain at this block instead of the latest (see `consistent_block`).
         """
-        block = self.web3.eth.block_number
+        if block is None:
+            block = self.web3.eth.block_number
         at = self.clock()
         ctx = AuditContext(
             web3=self.web3,

@@ -51,7 +51,12 @@ def audit(
     if not path.exists():
         raise UserError(f"The state file {path} does not exist; check --state-file.")
 
-    from tradeexecutor.audit.runner import AuditEngine, AuditSettings, audit_pairs_from_settings
+    from tradeexecutor.audit.runner import (
+        AuditEngine,
+        AuditSettings,
+        audit_pairs_from_settings,
+        consistent_block,
+    )
     from tradeexecutor.audit.table import report_lines
     from tradeexecutor.audit.wallet import resolve_wallet
     from tradeexecutor.execution.live.connect import connect_live
@@ -71,6 +76,7 @@ def audit(
         typer.echo(f"{e} Auditing it read-only: drift is reported, not booked, and nothing is saved.")
         store = JSONFileStore(path, read_only=True)
     with store:
+        block_before_load = setup.web3.eth.block_number  # read first: see consistent_block()
         state = store.load()
         wallet, source = resolve_wallet(state, wallet_address)
         typer.echo(f"Auditing {path} (wallet {wallet} from {source}; tolerances: {tolerances.describe()})")
@@ -81,7 +87,9 @@ def audit(
             audit_pairs=audit_pairs_from_settings(setup.module.extra, setup.pairs),
         )
         engine = AuditEngine(setup.web3, wallet, routing, settings)
-        report = engine.run(state, book=not store.read_only, full=True)
+        report = engine.run(
+            state, book=not store.read_only, full=True, block=consistent_block(state, block_before_load)
+        )
         if not store.read_only:
             store.save(state)
     for line in report_lines(report):
