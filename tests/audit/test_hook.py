@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from standins import RecordingHttpServer, wait_until
 
-from tests.audit.helpers import engine, mint, run_cycle, swap_outside_executor
+from tests.audit.helpers import mint, run_cycle, swap_outside_executor
 from tests.live.state_file import load_state
-from tradeexecutor.audit.hook import AuditHook
+from tradeexecutor.audit.hook import AuditHook, create_audit_hook
 from tradeexecutor.audit.model import AuditFailed
 from tradeexecutor.execution.failures import is_transient
 from tradeexecutor.execution.run_state import RunState, StrategyMetadata
@@ -35,14 +35,24 @@ def test_hook_audits_every_tick_and_halts_with_an_alert_on_a_foreign_swap(live, 
         run_state,
         MetricsRegistry(),
     )
-    hook = AuditHook(
-        engine(live),
+    options = dict(
         tick=2,
+        types="balance,ledger,order",
+        tolerance="USDC=0.00001",
+        web3=live.eth.web3,
+        wallet_address=live.eth.wallet.address,
+        routing=live.models.routing,
+        strategy_settings={"AUDIT_PAIRS": ["DEV-USDC"]},
+        pairs=list(live.eth.pairs.values()),
         checkpoint=live.checkpoint,
         sync=live.models.sync,
         run_state=run_state,
         reporter=reporter,
     )
+    assert create_audit_hook(enabled=False, **options) is None
+    hook = create_audit_hook(enabled=True, **options)
+    assert isinstance(hook, AuditHook)
+    assert [p.ticker for p in hook.engine.settings.audit_pairs] == ["DEV-USDC"]
     weth_usdc = live.eth.pairs["WETH-USDC"]
     state = live.state
     assert status_document(run_state.snapshot)["audit"] is None

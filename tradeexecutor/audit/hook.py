@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from tradeexecutor.audit.model import AuditFailed, AuditReport
 from tradeexecutor.audit.runner import AuditEngine
+from tradeexecutor.state.identifiers import TradingPairIdentifier
 from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
 
@@ -98,3 +99,41 @@ class AuditHook:
         if self.reporter is not None:
             self.reporter.alert(f"Audit failed in cycle {cycle_number}; trading stops.\n{text}")
         raise AuditFailed(report)
+
+
+def create_audit_hook(
+    *,
+    enabled: bool,
+    tick: int,
+    types: str | None,
+    tolerance: str | None,
+    web3: Any,
+    wallet_address: str,
+    routing: Any,
+    strategy_settings: Mapping[str, Any],
+    pairs: Sequence[TradingPairIdentifier],
+    checkpoint: Callable[[], None],
+    sync: _Sync | None = None,
+    run_state: _RunState | None = None,
+    reporter: _Reporter | None = None,
+) -> AuditHook | None:
+    """The hook from the `--audit*` option values, or None with `--no-audit`.
+
+    `strategy_settings` is `StrategyModule.extra` (for AUDIT_PAIRS / TARGET_PAIRS), `pairs` the
+    pairs those tickers are looked up in. Bad option values raise a UserError before trading.
+    """
+    from tradeexecutor.audit.model import parse_audit_types
+    from tradeexecutor.audit.runner import AuditSettings, audit_pairs_from_settings
+    from tradeexecutor.audit.tolerance import Tolerances
+
+    settings = AuditSettings(
+        types=parse_audit_types(types),
+        tolerances=Tolerances.parse(tolerance),
+        audit_pairs=audit_pairs_from_settings(strategy_settings, pairs),
+    )
+    if not enabled:
+        return None
+    engine = AuditEngine(web3, wallet_address, routing, settings)
+    return AuditHook(
+        engine, tick=tick, checkpoint=checkpoint, sync=sync, run_state=run_state, reporter=reporter
+    )
