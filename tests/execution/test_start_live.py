@@ -245,3 +245,16 @@ def test_bad_options_are_one_sentence(executor, args, message) -> None:
     result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", *args)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_runs_after_the_cycle_when_enabled(executor, tmp_path) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit")
+    assert result.returncode == 0, result.stderr
+    state = _load(tmp_path / "state.json")
+    assert state.audit_cursor is not None and state.audit_cursor.passed_count >= 1
+    assert state.cycle.completed_count == 1
+
+
+def test_audit_is_refused_for_paper_trading(executor) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit", execution_type="dummy")
+    assert result.returncode == 1 and "paper trading" in result.stderr

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from tradeexecutor.cli.commands import (
+    audit,
     backtest,
     check_strategy,
     check_universe,
@@ -55,6 +56,7 @@ app.command("check-universe")(check_universe.check_universe)
 app.command("check-wallet")(check_wallet.check_wallet)
 app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
 app.command("repair")(repair.repair)
+app.command("audit")(audit.audit)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
 app.add_typer(devchain.app, name="devchain")

@@ -281,6 +281,40 @@ RepairYes = Annotated[
     ),
 ]
 
+# --- audit --------------------------------------------------------------------------------------
+
+Audit = Annotated[
+    bool,
+    option(
+        "--audit/--no-audit",
+        "Audit the hot wallet against the state every --audit-tick cycles (docs/audit.md).",
+    ),
+]
+AuditTick = Annotated[
+    int, option("--audit-tick", "With --audit: run the audits every this many cycles.", min=1)
+]
+AuditTypes = Annotated[
+    str,
+    option("--audit-types", "Audits to run, comma-separated: balance, ledger, order."),
+]
+AuditTolerance = Annotated[
+    str | None,
+    option(
+        "--audit-tolerance",
+        "Balance differences booked as drift instead of failing, per token in token units "
+        "(e.g. USDC=0.000001,WETH=0.0000000001). Default: 10 raw units, 10**(decimals-12) for 18-decimal tokens.",
+        show_default=False,
+    ),
+]
+WalletAddress = Annotated[
+    str | None,
+    option(
+        "--wallet-address",
+        "audit: the hot wallet to audit. Default: the wallet the state file trades from (no private key needed).",
+        show_default=False,
+    ),
+]
+
 # --- backtest -----------------------------------------------------------------------------------
 
 ExecutionType = Annotated[

@@ -145,6 +145,8 @@ class RunSnapshot:
     market_data_lag: float | None = None
     exception: ExceptionInfo | None = None
     summary: PortfolioSummary = field(default_factory=PortfolioSummary)
+    # the last account audit (AuditReport.summary(): JSON-ready, unix times), None before the first
+    audit: Mapping[str, Any] | None = None
     # reporting
     reporter_failures: Mapping[str, int] = field(default_factory=lambda: _EMPTY_MAPPING)
     # served as-is by the webhook
@@ -240,6 +242,10 @@ class RunState:
                 prepared["metadata"] = StrategyMetadata(**value)
             elif name == "summary" and isinstance(value, Mapping):
                 prepared["summary"] = PortfolioSummary(**value)
+            elif name == "audit" and value is not None:
+                # frozen, so the snapshot stays immutable; encoded once here to fail early on bad values
+                _encoder.encode(value)
+                prepared["audit"] = MappingProxyType(dict(value))
             else:
                 prepared[name] = value
         return prepared

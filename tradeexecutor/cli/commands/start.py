@@ -15,6 +15,10 @@ import typer
 
 from tradeexecutor.cli.options import (
     ApprovalModeOption,
+    Audit,
+    AuditTick,
+    AuditTolerance,
+    AuditTypes,
     BacktestCandleTimeFrameOverride,
     BacktestEnd,
     BacktestPoolLiquidity,
@@ -107,6 +111,11 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    # live: account audits
+    audit: Audit = False,
+    audit_tick: AuditTick = 1,
+    audit_types: AuditTypes = None,
+    audit_tolerance: AuditTolerance = None,
     # live: webhook, logging and reporting
     http_enabled: HttpEnabled = True,
     http_host: HttpHost = "127.0.0.1",
@@ -202,6 +211,10 @@ def start(
         long_description=long_description,
         icon_url=icon_url,
         initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        audit=audit,
+        audit_tick=audit_tick,
+        audit_types=audit_types,
+        audit_tolerance=audit_tolerance,
         monitoring=MonitoringOptions(
             log_level=log_level,
             file_log_level=None if file_log_level.lower() == "none" else file_log_level,
