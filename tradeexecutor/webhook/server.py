@@ -15,13 +15,16 @@ import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeexecutor.config.redaction import redactor
 from tradeexecutor.errors import UserError
 from tradeexecutor.execution.run_state import RunState
 from tradeexecutor.webhook.context import LogSource, MetricsSource, WebhookContext
 from tradeexecutor.webhook.http import BasicAuth, parse_origins
+
+if TYPE_CHECKING:
+    from tradeexecutor.dashboard.config import DashboardConfig
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,7 @@ class WebhookServer:
         *,
         logs: LogSource | None = None,
         metrics: MetricsSource | None = None,
+        dashboard: DashboardConfig | None = None,
     ) -> None:
         self.config = config
         self.context = WebhookContext(
@@ -118,6 +122,7 @@ class WebhookServer:
             metrics=metrics,
             auth=config.auth,
             cors_origins=config.cors_origins,
+            dashboard=dashboard,
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
