@@ -8,6 +8,7 @@ logged as errors too), and take full-page screenshots.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -69,7 +70,10 @@ class Browser:
                 raise BrowserError("Chromium did not start its DevTools endpoint")
             time.sleep(0.05)
         port, path = port_file.read_text().splitlines()[:2]
-        self.ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=2**28, open_timeout=timeout)
+        self._stack = contextlib.ExitStack()
+        self.ws = self._stack.enter_context(
+            connect(f"ws://127.0.0.1:{port}{path}", max_size=2**28, open_timeout=timeout)
+        )
         self._ids = itertools.count(1)
         self._waiting: dict[int, queue.Queue] = {}
         self._events: dict[str, queue.Queue] = {}
@@ -127,9 +131,9 @@ class Browser:
 
     def close(self) -> None:
         try:
-            ws = getattr(self, "ws", None)
-            if ws is not None:
-                ws.close()
+            stack = getattr(self, "_stack", None)
+            if stack is not None:
+                stack.close()
         finally:
             if self.process.poll() is None:
                 self.process.terminate()

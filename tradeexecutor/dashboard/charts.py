@@ -125,7 +125,15 @@ def strategy_charts(
     """The trading graph above the position and PnL graph, sharing the time axis."""
     from bokeh.embed import json_item
     from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, LinearAxis, Range1d
+    from bokeh.models import (
+        ColumnDataSource,
+        DataRange1d,
+        HoverTool,
+        Legend,
+        LegendItem,
+        LinearAxis,
+        Range1d,
+    )
 
     price_label = settings.price_currency or ""
     volume_label = settings.volume_currency or ""
@@ -135,6 +143,7 @@ def strategy_charts(
         trading = _figure(
             f"{pair_ticker}: filled trades on the price", 340, f"Price {price_label}".strip(), x_range
         )
+        trading.y_range = DataRange1d(range_padding=0.18)  # room for the half-discs at the edges
         price_source_data = ColumnDataSource(
             {"t": [ms(at) for at, _ in prices], "price": [p for _, p in prices]}
         )
@@ -173,20 +182,24 @@ def strategy_charts(
                     LegendItem(label=f"sells / asks filled ({len(sells)})", renderers=[sell_renderer]),
                     LegendItem(label=f"buys / bids filled ({len(buys)})", renderers=[buy_renderer]),
                 ],
+                orientation="horizontal",
                 location="top_left",
-                background_fill_alpha=0.7,
+                border_line_alpha=0,
                 label_text_font_size="11px",
-            )
+            ),
+            "above",
         )
 
         position = _figure(
-            "Position size and profit", 260, f"Position {volume_label}".strip(), trading.x_range
+            "Position size and profit", 290, f"Position {volume_label}".strip(), trading.x_range
         )
-        position.line(
-            "t", "quantity", name="position", line_width=2, line_color="#111827",
+        position_line = position.step(
+            "t", "quantity", name="position", line_width=2, line_color="#111827", mode="after",
             source=ColumnDataSource({"t": [ms(at) for at, _ in positions], "quantity": [float(q) for _, q in positions]}),
-            legend_label="position",
+            legend_label=f"position {volume_label}".rstrip(),
         )  # fmt: skip
+        # the left axis fits the position only; the PnL lines have their own range on the right
+        position.y_range = DataRange1d(renderers=[position_line], range_padding=0.15)
         if settings.position_graph_min is not None or settings.position_graph_max is not None:
             values = [float(q) for _, q in positions] or [0.0]
             low = settings.position_graph_min if settings.position_graph_min is not None else min(values)
@@ -212,9 +225,13 @@ def strategy_charts(
             "t", "unrealised", source=pnl_source, y_range_name="pnl", line_color=UNREALISED_COLOUR,
             line_width=2, line_dash="dashed", legend_label="unrealised PnL", name="unrealised",
         )  # fmt: skip
-        position.legend.location = "top_left"
-        position.legend.label_text_font_size = "11px"
-        position.legend.background_fill_alpha = 0.7
+        legend = position.legend[0]
+        position.center.remove(legend)
+        legend.orientation = "horizontal"
+        legend.location = "top_left"
+        legend.border_line_alpha = 0
+        legend.label_text_font_size = "11px"
+        position.add_layout(legend, "above")
         layout = column(trading, position, sizing_mode="stretch_width")
         return json_item(layout)
 

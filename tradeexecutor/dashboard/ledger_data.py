@@ -74,7 +74,7 @@ def ledger_rows(
     """Entries of `asset` inside the window, oldest first, each with the balance after it."""
     rows = []
     balance = 0
-    swap_hashes = _swap_hashes(state)
+    swap_hashes, labels = _trade_index(state)
     for e in state.ledger.entries:
         if e.asset_key != asset.key:
             continue
@@ -92,20 +92,29 @@ def ledger_rows(
                 position_id=e.position_id,
                 tx_hash=(tx := e.tx_hash or swap_hashes.get(e.trade_id)),
                 tx_url=tx_url(asset.chain_id, tx, explorer_override),
-                reason=e.reason,
+                reason=e.reason or _describe(e.kind.value, e.trade_id, labels),
             )
         )
     return rows
 
 
-def _swap_hashes(state: State) -> dict[int | None, str]:
-    """A trade's fill entries carry no hash: link them to the trade's swap transaction."""
+def _trade_index(state: State) -> tuple[dict[int | None, str], dict[int | None, str]]:
+    """(swap tx hash, "buy WETH-USDC") per trade id: a fill's ledger entry carries neither."""
     hashes: dict[int | None, str] = {}
+    labels: dict[int | None, str] = {}
     for trade in state.portfolio.all_trades():
         swaps = [tx for tx in trade.blockchain_transactions if tx.function != "approve"]
         if swaps:
             hashes[trade.trade_id] = swaps[-1].tx_hash
-    return hashes
+        labels[trade.trade_id] = f"{'buy' if trade.is_buy else 'sell'} {trade.pair.ticker}"
+    return hashes, labels
+
+
+def _describe(kind: str, trade_id: int | None, labels: dict[int | None, str]) -> str:
+    label = labels.get(trade_id)
+    if label is None:
+        return ""
+    return f"{label} ({'gas' if kind == 'gas_fee' else 'fill'})"
 
 
 def _cell(text: str) -> str:

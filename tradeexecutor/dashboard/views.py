@@ -180,7 +180,7 @@ def strategy_page(request: Request) -> Response:
                     trades,
                     prices,
                     source,
-                    strategy_data.position_series(state, pair, window),
+                    strategy_data.position_series(state, pair, _until_now(window, request)),
                     strategy_data.pnl_series(state, window),
                     display,
                     pair.ticker,
@@ -190,6 +190,13 @@ def strategy_page(request: Request) -> Response:
             ),
         )
     return html_response(render("strategy.html", **context))
+
+
+def _until_now(window: TimeWindow, request: Request) -> TimeWindow:
+    """An open-ended window ends now: the position line runs up to the present."""
+    if window.end is not None:
+        return window
+    return dataclasses.replace(window, end=request.registry.webhook_context.clock())
 
 
 def _with_currencies(settings: Any, price_currency: str, volume_currency: str) -> Any:
