@@ -16,6 +16,7 @@ from tradeexecutor.cli.commands import (
     check_universe,
     check_wallet,
     create_wallet,
+    dashboard,
     demo,
     devchain,
     hello,
@@ -57,6 +58,8 @@ app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
 app.command("repair")(repair.repair)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
+app.command("dashboard")(dashboard.dashboard)
+app.command("create-dashboard-user")(dashboard.create_dashboard_user)
 app.add_typer(devchain.app, name="devchain")
 
 

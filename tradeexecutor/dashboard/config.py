@@ -32,6 +32,7 @@ class DashboardConfig:
     settings: DisplaySettings = field(default_factory=DisplaySettings)
     login: LoginConfig | None = None  # None: public read-only pages, like /status
     explorer_url: str | None = None
+    fleet: Any = None  # FleetPoller when this is the fleet dashboard (`trade-executor dashboard`)
     state_cache: StateCache = field(default_factory=lambda: StateCache())
 
 

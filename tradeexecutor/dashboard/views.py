@@ -72,6 +72,12 @@ def base_context(request: Request, title: str, active: str | None, *, charts: bo
         ("Ledger", "/ledger" + suffix, active == "ledger"),
     ]
     saved = snapshot.state
+    if config.fleet is not None:
+        nav, footer = [], None
+    else:
+        footer = (
+            f"state saved {saved.saved_at.strftime('%Y-%m-%d %H:%M:%S')}" if saved else "no state saved yet"
+        )
     return {
         "title": title,
         "site_name": config.settings.display_name or snapshot.metadata.name or snapshot.metadata.id,
@@ -83,9 +89,7 @@ def base_context(request: Request, title: str, active: str | None, *, charts: bo
         if session is not None and config.login
         else "",
         "version": snapshot.version,
-        "footer_note": f"state saved {saved.saved_at.strftime('%Y-%m-%d %H:%M:%S')}"
-        if saved
-        else "no state saved yet",
+        "footer_note": footer,
         "charts": charts,
         "now": c.clock(),
     }

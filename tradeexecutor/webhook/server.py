@@ -150,11 +150,9 @@ class WebhookServer:
         # "Task queue depth is N" is waitress thinking aloud under load, not a problem.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-        from tradeexecutor.webhook.app import make_app
-
         if self._server is not None:
             raise RuntimeError("the webhook server is already started")
-        app = make_app(self.context)
+        app = self.make_app()
         host, port = self.config.host, self.config.port
         dispatcher = _joinable_dispatcher()
         try:
@@ -192,6 +190,12 @@ class WebhookServer:
         self._thread = threading.Thread(target=self._serve, name="webhook", daemon=True)
         self._thread.start()
         logger.info("Webhook listening on %s", self.url)
+
+    def make_app(self) -> Any:
+        """The WSGI app to serve; the fleet dashboard overrides this to serve its own pages."""
+        from tradeexecutor.webhook.app import make_app
+
+        return make_app(self.context)
 
     def _serve(self) -> None:
         try:
