@@ -71,7 +71,7 @@ def _login_form(
     if fresh:
         nonce = new_nonce()
     context = base_context(request, "Log in", None)
-    context["nav"] = []
+    context.update(nav=[], footer_note=None)  # nothing about the executor's state before login
     body = render(
         "login.html",
         message=message,
