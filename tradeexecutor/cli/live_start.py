@@ -97,6 +97,14 @@ class LiveUniverse:
                 newest = closed if newest is None else max(newest, closed)
         return newest
 
+    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
+        from tradeexecutor.execution.publish import price_series
+
+        if self.universe is None:
+            return {}
+        frames = {pair.ticker: self.universe.series(pair).frame for pair in self.universe.pairs}
+        return price_series(frames, self.universe.time_bucket.timedelta)
+
 
 def _metadata(options: LiveOptions, module: StrategyModule) -> StrategyMetadata:
     display = module.display
@@ -270,7 +278,12 @@ def run_live(options: LiveOptions) -> int:
     options.state_file.parent.mkdir(parents=True, exist_ok=True)
     with JSONFileStore(options.state_file) as store:
         source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
-        monitoring = start_monitoring(options.monitoring, _metadata(options, module), source=source)
+        monitoring = start_monitoring(
+            options.monitoring,
+            _metadata(options, module),
+            source=source,
+            dashboard_settings=module.extra.get("DASHBOARD"),
+        )
         try:
             return _run_with_monitoring(options, settings, store, monitoring)
         finally:

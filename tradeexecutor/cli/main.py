@@ -17,6 +17,7 @@ from tradeexecutor.cli.commands import (
     check_universe,
     check_wallet,
     create_wallet,
+    dashboard,
     demo,
     devchain,
     hello,
@@ -59,6 +60,8 @@ app.command("repair")(repair.repair)
 app.command("audit")(audit.audit)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
+app.command("dashboard")(dashboard.dashboard)
+app.command("create-dashboard-user")(dashboard.create_dashboard_user)
 app.add_typer(devchain.app, name="devchain")
 
 

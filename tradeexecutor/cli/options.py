@@ -466,3 +466,74 @@ WatchdogTimeout = Annotated[
         show_default=False,
     ),
 ]
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+DashboardEnabled = Annotated[
+    bool,
+    option(
+        "--dashboard-enabled/--dashboard-disabled",
+        "Serve the strategy, fund and ledger dashboards (/, /fund, /ledger) from the webhook.",
+    ),
+]
+DashboardLogin = Annotated[
+    bool,
+    option(
+        "--dashboard-login/--no-dashboard-login",
+        "Require a dashboard login (users from create-dashboard-user) instead of public read-only pages.",
+    ),
+]
+DashboardDbUrl = Annotated[
+    str | None,
+    option(
+        "--dashboard-db-url",
+        "SQLAlchemy URL of the dashboard user database. Default: sqlite:///state/dashboard-users.sqlite.",
+        show_default=False,
+    ),
+]
+AppCookieSecret = Annotated[
+    str | None,
+    option(
+        "--app-cookie-secret",
+        "Secret that signs dashboard session cookies; required with --dashboard-login (never shown).",
+        show_default=False,
+    ),
+]
+DashboardCookieSecure = Annotated[
+    str,
+    option(
+        "--dashboard-cookie-secure",
+        "Mark session cookies Secure: auto (when the request came over https), always, or never.",
+    ),
+]
+DashboardConfigFile = Annotated[
+    Path | None,
+    option(
+        "--dashboard-config",
+        "INI or TOML file with [strategies:<id>] display settings (currencies, symbol size, ranges).",
+        show_default=False,
+    ),
+]
+Strategies = Annotated[
+    Path | None,
+    option(
+        "--strategies",
+        "JSON file listing executors as [{id, name, url}] for the fleet dashboard "
+        "(or the JSON itself in TS_PUBLIC_STRATEGIES).",
+        show_default=False,
+    ),
+]
+FleetTimeout = Annotated[
+    float, option("--fleet-timeout", "Seconds to wait for each executor's /status and /metadata.")
+]
+Username = Annotated[
+    str | None,
+    option("--username", "Dashboard username to create (asked when not given).", show_default=False),
+]
+PasswordStdin = Annotated[
+    bool,
+    option(
+        "--password-stdin/--no-password-stdin",
+        "Read the password from standard input (first line) instead of asking, for scripts.",
+    ),
+]

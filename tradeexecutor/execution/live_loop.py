@@ -43,6 +43,10 @@ class MarketRefresh(Protocol):
         """Bring candles up to date; return when the newest candle closed (None: no data)."""
         ...
 
+    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
+        """Recent closes per pair ticker, for the dashboard's trading graph."""
+        ...
+
 
 class Persistence(Protocol):
     def save(self) -> None: ...
@@ -227,6 +231,7 @@ class LiveLoop:
             market_data_lag=lag,
             positions=publish.positions_documents(self.state),
             trades=publish.trades_documents(self.state),
+            price_series=self.market.price_series(),
         )
         self.cycles_run += 1
         self._retry_at = None

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from tradeexecutor.cli.options import (
+    AppCookieSecret,
     ApprovalModeOption,
     Audit,
     AuditTick,
@@ -32,6 +33,11 @@ from tradeexecutor.cli.options import (
     ConfirmationTimeout,
     CycleDurationOverride,
     CycleOffsetMinutes,
+    DashboardConfigFile,
+    DashboardCookieSecure,
+    DashboardDbUrl,
+    DashboardEnabled,
+    DashboardLogin,
     DiscordErrorWebhookUrl,
     DiscordWebhookUrl,
     ExchangeSlug,
@@ -134,6 +140,12 @@ def start(
     statsd_prefix: StatsdPrefix = "trade_executor",
     heartbeat: Heartbeat = None,
     sentry_dsn: SentryDsn = None,
+    dashboard_enabled: DashboardEnabled = True,
+    dashboard_login: DashboardLogin = False,
+    dashboard_db_url: DashboardDbUrl = None,
+    app_cookie_secret: AppCookieSecret = None,
+    dashboard_cookie_secure: DashboardCookieSecure = "auto",
+    dashboard_config: DashboardConfigFile = None,
     # backtest (and paper trading's starting cash)
     backtest_start: BacktestStart = None,
     backtest_end: BacktestEnd = None,
@@ -233,6 +245,12 @@ def start(
             statsd_prefix=statsd_prefix,
             heartbeat=heartbeat,
             sentry_dsn=sentry_dsn,
+            dashboard_enabled=dashboard_enabled,
+            dashboard_login=dashboard_login,
+            dashboard_db_url=dashboard_db_url,
+            app_cookie_secret=app_cookie_secret,
+            dashboard_cookie_secure=dashboard_cookie_secure,
+            dashboard_config=dashboard_config,
         ),
     )
     code = run_live(options)
