@@ -11,6 +11,7 @@ import sys
 import typer
 
 from tradeexecutor.cli.commands import (
+    audit,
     backtest,
     check_strategy,
     check_universe,
@@ -18,6 +19,7 @@ from tradeexecutor.cli.commands import (
     close_position,
     console,
     create_wallet,
+    dashboard,
     demo,
     devchain,
     export_trades,
@@ -66,8 +68,11 @@ app.command("close-position")(close_position.close_position)
 app.command("close-all")(close_position.close_all)
 app.command("export-trades")(export_trades.export_trades)
 app.command("reset-state")(reset_state.reset_state)
+app.command("audit")(audit.audit)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
+app.command("dashboard")(dashboard.dashboard)
+app.command("create-dashboard-user")(dashboard.create_dashboard_user)
 app.add_typer(devchain.app, name="devchain")
 
 

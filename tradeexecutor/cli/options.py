@@ -330,6 +330,40 @@ SimulateReserve = Annotated[
     ),
 ]
 
+# --- audit --------------------------------------------------------------------------------------
+
+Audit = Annotated[
+    bool,
+    option(
+        "--audit/--no-audit",
+        "Audit the hot wallet against the state every --audit-tick cycles (docs/audit.md).",
+    ),
+]
+AuditTick = Annotated[
+    int, option("--audit-tick", "With --audit: run the audits every this many cycles.", min=1)
+]
+AuditTypes = Annotated[
+    str,
+    option("--audit-types", "Audits to run, comma-separated: balance, ledger, order."),
+]
+AuditTolerance = Annotated[
+    str | None,
+    option(
+        "--audit-tolerance",
+        "Balance differences booked as drift instead of failing, per token in token units "
+        "(e.g. USDC=0.000001,WETH=0.0000000001). Default: 10 raw units, 10**(decimals-12) for 18-decimal tokens.",
+        show_default=False,
+    ),
+]
+WalletAddress = Annotated[
+    str | None,
+    option(
+        "--wallet-address",
+        "audit: the hot wallet to audit. Default: the wallet the state file trades from (no private key needed).",
+        show_default=False,
+    ),
+]
+
 # --- backtest -----------------------------------------------------------------------------------
 
 ExecutionType = Annotated[
@@ -479,5 +513,76 @@ WatchdogTimeout = Annotated[
         "--watchdog-timeout",
         "Alert when one cycle runs longer than this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
         show_default=False,
+    ),
+]
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+DashboardEnabled = Annotated[
+    bool,
+    option(
+        "--dashboard-enabled/--dashboard-disabled",
+        "Serve the strategy, fund and ledger dashboards (/, /fund, /ledger) from the webhook.",
+    ),
+]
+DashboardLogin = Annotated[
+    bool,
+    option(
+        "--dashboard-login/--no-dashboard-login",
+        "Require a dashboard login (users from create-dashboard-user) instead of public read-only pages.",
+    ),
+]
+DashboardDbUrl = Annotated[
+    str | None,
+    option(
+        "--dashboard-db-url",
+        "SQLAlchemy URL of the dashboard user database. Default: sqlite:///state/dashboard-users.sqlite.",
+        show_default=False,
+    ),
+]
+AppCookieSecret = Annotated[
+    str | None,
+    option(
+        "--app-cookie-secret",
+        "Secret that signs dashboard session cookies; required with --dashboard-login (never shown).",
+        show_default=False,
+    ),
+]
+DashboardCookieSecure = Annotated[
+    str,
+    option(
+        "--dashboard-cookie-secure",
+        "Mark session cookies Secure: auto (when the request came over https), always, or never.",
+    ),
+]
+DashboardConfigFile = Annotated[
+    Path | None,
+    option(
+        "--dashboard-config",
+        "INI or TOML file with [strategies:<id>] display settings (currencies, symbol size, ranges).",
+        show_default=False,
+    ),
+]
+Strategies = Annotated[
+    Path | None,
+    option(
+        "--strategies",
+        "JSON file listing executors as [{id, name, url}] for the fleet dashboard "
+        "(or the JSON itself in TS_PUBLIC_STRATEGIES).",
+        show_default=False,
+    ),
+]
+FleetTimeout = Annotated[
+    float, option("--fleet-timeout", "Seconds to wait for each executor's /status and /metadata.")
+]
+Username = Annotated[
+    str | None,
+    option("--username", "Dashboard username to create (asked when not given).", show_default=False),
+]
+PasswordStdin = Annotated[
+    bool,
+    option(
+        "--password-stdin/--no-password-stdin",
+        "Read the password from standard input (first line) instead of asking, for scripts.",
     ),
 ]

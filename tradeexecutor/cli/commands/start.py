@@ -14,7 +14,12 @@ from typing import Annotated
 import typer
 
 from tradeexecutor.cli.options import (
+    AppCookieSecret,
     ApprovalModeOption,
+    Audit,
+    AuditTick,
+    AuditTolerance,
+    AuditTypes,
     BacktestCandleTimeFrameOverride,
     BacktestEnd,
     BacktestPoolLiquidity,
@@ -28,6 +33,11 @@ from tradeexecutor.cli.options import (
     ConfirmationTimeout,
     CycleDurationOverride,
     CycleOffsetMinutes,
+    DashboardConfigFile,
+    DashboardCookieSecure,
+    DashboardDbUrl,
+    DashboardEnabled,
+    DashboardLogin,
     DiscordErrorWebhookUrl,
     DiscordWebhookUrl,
     ExchangeSlug,
@@ -107,6 +117,11 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    # live: account audits
+    audit: Audit = False,
+    audit_tick: AuditTick = 1,
+    audit_types: AuditTypes = None,
+    audit_tolerance: AuditTolerance = None,
     # live: webhook, logging and reporting
     http_enabled: HttpEnabled = True,
     http_host: HttpHost = "127.0.0.1",
@@ -125,6 +140,12 @@ def start(
     statsd_prefix: StatsdPrefix = "trade_executor",
     heartbeat: Heartbeat = None,
     sentry_dsn: SentryDsn = None,
+    dashboard_enabled: DashboardEnabled = True,
+    dashboard_login: DashboardLogin = False,
+    dashboard_db_url: DashboardDbUrl = None,
+    app_cookie_secret: AppCookieSecret = None,
+    dashboard_cookie_secure: DashboardCookieSecure = "auto",
+    dashboard_config: DashboardConfigFile = None,
     # backtest (and paper trading's starting cash)
     backtest_start: BacktestStart = None,
     backtest_end: BacktestEnd = None,
@@ -202,6 +223,10 @@ def start(
         long_description=long_description,
         icon_url=icon_url,
         initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        audit=audit,
+        audit_tick=audit_tick,
+        audit_types=audit_types,
+        audit_tolerance=audit_tolerance,
         monitoring=MonitoringOptions(
             log_level=log_level,
             file_log_level=None if file_log_level.lower() == "none" else file_log_level,
@@ -220,6 +245,12 @@ def start(
             statsd_prefix=statsd_prefix,
             heartbeat=heartbeat,
             sentry_dsn=sentry_dsn,
+            dashboard_enabled=dashboard_enabled,
+            dashboard_login=dashboard_login,
+            dashboard_db_url=dashboard_db_url,
+            app_cookie_secret=app_cookie_secret,
+            dashboard_cookie_secure=dashboard_cookie_secure,
+            dashboard_config=dashboard_config,
         ),
     )
     code = run_live(options)
