@@ -278,3 +278,19 @@ def test_audit_runs_after_the_cycle_when_enabled(executor, tmp_path) -> None:
 def test_audit_is_refused_for_paper_trading(executor) -> None:
     result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit", execution_type="dummy")
     assert result.returncode == 1 and "paper trading" in result.stderr
+
+
+def test_simulate_rehearses_on_a_fork_and_leaves_chain_and_state_untouched(
+    executor, tmp_path, market_chain
+) -> None:
+    web3 = market_chain.web3
+    address = executor.wallet.address
+    before = (web3.eth.get_transaction_count(address), web3.eth.block_number)
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--simulate")
+    assert result.returncode == 0, result.stderr
+    assert "SIMULATION" in result.stdout + result.stderr
+    assert not (tmp_path / "state.json").exists()  # the real state file is never written
+    simulated = _load(tmp_path / "state.simulated.json")
+    [position] = simulated.portfolio.open_positions.values()
+    assert next(iter(position.trades.values())).status == "success"
+    assert (web3.eth.get_transaction_count(address), web3.eth.block_number) == before

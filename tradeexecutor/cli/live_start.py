@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +72,7 @@ class LiveOptions:
     audit_tick: int = 1
     audit_types: str | None = None
     audit_tolerance: str | None = None
+    on_connected: Callable[[LiveSetup], None] | None = None  # --simulate: fund the fork, say so
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
 
 
@@ -302,6 +304,8 @@ def _run_with_monitoring(
             token_addresses=options.token_addresses,
             candle_start_block=options.candle_start_block,
         )
+        if options.on_connected is not None:
+            options.on_connected(setup)
         state = _open_state(store, options, setup.reserve)
         persistence = StorePersistence(store, state)
         universe = LiveUniverse(setup, options.cache_path / "onchain-candles")

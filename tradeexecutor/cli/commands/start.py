@@ -67,6 +67,8 @@ from tradeexecutor.cli.options import (
     RunSingleCycle,
     SentryDsn,
     ShortDescription,
+    Simulate,
+    SimulateReserve,
     StateFile,
     StatsdHost,
     StatsdPort,
@@ -117,6 +119,8 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    simulate: Simulate = False,
+    simulate_reserve: SimulateReserve = None,
     # live: account audits
     audit: Audit = False,
     audit_tick: AuditTick = 1,
@@ -190,12 +194,16 @@ def start(
             cycle = CycleDuration.parse(cycle_duration)
         except ValueError as e:
             raise UserError(f"--cycle-duration: {e}") from None
+    from dataclasses import replace
     from datetime import timedelta
 
+    from tradeexecutor.cli.simulation import simulate_if_asked
+
+    real_state = state_file or Path("state") / f"{executor_id}.json"
     options = LiveOptions(
         execution_type=kind,
         strategy_file=strategy_file,
-        state_file=state_file or Path("state") / f"{executor_id}.json",
+        state_file=real_state,
         executor_id=executor_id,
         cache_path=cache_path,
         deployment_file=deployment_file,
@@ -253,6 +261,23 @@ def start(
             dashboard_config=dashboard_config,
         ),
     )
-    code = run_live(options)
+    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_state) as scope:
+        if scope.simulating:
+            # a rehearsal must not page anyone or pollute production metrics
+            options = replace(
+                options,
+                state_file=scope.state_path,
+                on_connected=scope.connected,
+                name=f"SIMULATION: {options.name or executor_id}",
+                monitoring=replace(
+                    options.monitoring,
+                    discord_webhook_url=None,
+                    discord_error_webhook_url=None,
+                    statsd_host=None,
+                    logstash_server=None,
+                    sentry_dsn=None,
+                ),
+            )
+        code = run_live(options)
     if code:
         raise typer.Exit(code)
