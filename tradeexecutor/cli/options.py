@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tradeexecutor.config.deployment import ExecutionType as _ExecutionType
 from tradeexecutor.ethereum.settings import ApprovalMode as _ApprovalMode
 from tradeexecutor.ethereum.settings import GasPriceMethod as _GasPriceMethod
 
@@ -212,5 +213,61 @@ MinGasBalance = Annotated[
         "Least native token (ETH, BNB, POL) the hot wallet must hold to trade. Default: per chain.",
         parser=_non_negative_decimal,
         show_default=False,
+    ),
+]
+
+# --- deployment: Docker, configuration files ----------------------------------------------------
+# ExecutionType comes from tradeexecutor.config.deployment, which imports nothing heavy.
+
+ExecutionTypeOption = Annotated[
+    _ExecutionType | None,
+    option(
+        "--execution-type",
+        "How trades are executed: uniswap_v2_hot_wallet (live, signed by PRIVATE_KEY) or backtest.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+Name = Annotated[
+    str | None,
+    option("--name", "Strategy name shown by /metadata and in reports. Default: the module's NAME."),
+]
+ShortDescription = Annotated[
+    str | None,
+    option("--short-description", "One-line description. Default: the module's SHORT_DESCRIPTION."),
+]
+LongDescription = Annotated[
+    str | None,
+    option("--long-description", "Longer description. Default: the module's LONG_DESCRIPTION."),
+]
+IconUrl = Annotated[
+    str | None,
+    option("--icon-url", "Square logo image URL shown by front ends. Default: the module's ICON_URL."),
+]
+HealthcheckTimeout = Annotated[
+    float, option("--healthcheck-timeout", "Seconds to wait for the webhook's /health answer.", min=0.1)
+]
+ConfigEnvFiles = Annotated[
+    list[Path] | None,
+    option(
+        "--env-file",
+        "A .env file to splice, in order (later files win); every file but the last is public, "
+        "the last one holds the secrets.",
+        show_default=False,
+    ),
+]
+ConfigOutput = Annotated[
+    Path | None,
+    option(
+        "--output",
+        "Write the spliced, validated Docker env file here (mode 0600), only when no problem is found.",
+        show_default=False,
+    ),
+]
+PublicOnly = Annotated[
+    bool,
+    option(
+        "--public-only",
+        "Every --env-file is public: flag any secret in them and do not require the secret variables.",
     ),
 ]

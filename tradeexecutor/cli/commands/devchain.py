@@ -23,6 +23,10 @@ def up(
     from tradeexecutor.devchain.chain import start_devchain, write_wallet_env
 
     install_sigterm_handler()
+    # Files from a previous run describe a chain that no longer exists: whoever waits for
+    # them (a compose health check, a script) must only ever see this run's.
+    for stale in (deployment_file, devchain_env_file):
+        stale.unlink(missing_ok=True)
     with start_devchain(port=devchain_port) as chain:
         chain.deployment.write(deployment_file)
         write_wallet_env(devchain_env_file, chain)
