@@ -18,24 +18,24 @@ POETRY=${POETRY:-poetry}
 PYTHON=${PYTHON:-python3}
 step=${1:?usage: install.sh deps|app VENV [REV]}
 venv=${2:?usage: install.sh deps|app VENV [REV]}
+# Poetry works in the activated virtualenv; the other settings keep it from making its own
+# (e.g. POETRY_VIRTUALENVS_IN_PROJECT inherited from the Makefile).
+export POETRY_VIRTUALENVS_CREATE=false POETRY_VIRTUALENVS_IN_PROJECT=false POETRY_NO_INTERACTION=1
 
 case "$step" in
 deps)
   [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-  # Poetry installs into the activated virtualenv; the other settings keep it from making
-  # its own venv (e.g. POETRY_VIRTUALENVS_IN_PROJECT inherited from the Makefile).
-  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" POETRY_VIRTUALENVS_CREATE=false \
-    POETRY_VIRTUALENVS_IN_PROJECT=false POETRY_NO_INTERACTION=1 \
-    "$POETRY" install --only main --no-root --compile
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$POETRY" install --only main --no-root --compile
   ;;
 app)
   rev=${3:-}
   dist=$(mktemp -d)
   trap 'rm -rf "$dist"' EXIT
-  "$POETRY" build --format wheel --output "$dist" >/dev/null
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$POETRY" build --format wheel --output "$dist" >/dev/null
   "$venv/bin/python" -m pip install --quiet --no-deps --no-index "$dist"/*.whl
   if [ -n "$rev" ]; then
-    pkg=$("$venv/bin/python" -c 'import os, tradeexecutor; print(os.path.dirname(tradeexecutor.__file__))')
+    # -I: import the installed package, not ./tradeexecutor from the source tree
+    pkg=$("$venv/bin/python" -I -c 'import os, tradeexecutor; print(os.path.dirname(tradeexecutor.__file__))')
     printf '%s\n' "$rev" > "$pkg/GIT_REVISION"
   fi
   # every installed distribution's requirements are met by what is installed

@@ -81,7 +81,7 @@ def _error_text(e: Exception) -> str:
     text = e.format_message() if hasattr(e, "format_message") else str(e)
     # "Invalid value for '--http-port' (env var: 'HTTP_PORT'): Input should be ..." -> the reason
     text = re.sub(r"^Invalid value for '[^']*'(?: \(env var: '[^']*'\))?: ", "", text)
-    text = re.sub(r"^Value error, ", "", text)
+    text = re.sub(r"^(Value error, |Invalid value: )", "", text)
     return text.rstrip(".") + "."
 
 
