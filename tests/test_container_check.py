@@ -6,11 +6,14 @@ needs podman: skipped where podman is not installed. About 2 minutes with a cach
 What it proves: the Dockerfile lints (hadolint) and builds from local images only; the
 image serves the webhook on the published port 127.0.0.1:19003 -> 3456 (HTTP_HOST=0.0.0.0
 from the image); its HEALTHCHECK (`trade-executor healthcheck`) passes; `podman stop` ends
-it well inside the 10 s grace period; the production compose service (ports, volumes, user,
-init, restart, logging, env_file) comes up healthy and answers; `docker run IMAGE hello`.
+it well inside the 10 s grace period; `docker run IMAGE hello`; the production compose
+service (ports, volumes, user, init, restart, logging, env_file) comes up healthy and
+answers; the demo compose file builds the `demo` target, starts the devchain (anvil +
+Uniswap v2 inside the image), and starts the executor only once the devchain is healthy,
+sharing its volume and network (the probe calls the devchain's RPC before serving).
 
 Until `trade-executor start` is on main, the image's own webhook stack stands in for it
-(tests/docker/webhook_probe.py): see tests/docker/compose-check.yml.
+(tests/docker/webhook_probe.py): see tests/docker/compose-check.yml and demo-check.yml.
 """
 
 from __future__ import annotations
@@ -26,10 +29,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = [ROOT.parent / "shared/tools/container-check.sh", Path("/work/shared/tools/container-check.sh")]
 
 
+CHECKS = {
+    # the production service of docker-compose.yml, webhook on 127.0.0.1:19003
+    "production": {"COMPOSE_FILE_NAME": "tests/docker/compose-check.yml", "HOST_PORT": "19003"},
+    # docker-compose.demo.yml: devchain, then the executor sharing its network, on 127.0.0.1:19004
+    "demo": {
+        "COMPOSE_FILE_NAME": "tests/docker/demo-check.yml",
+        "HOST_PORT": "19004",
+        "DEMO_HTTP_PORT": "19004",
+    },
+}
+
+
 @pytest.mark.podman
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_container_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_container_check(check: str, tmp_path: Path) -> None:
     script = next((p for p in CANDIDATES if p.is_file()), None)
     if shutil.which("podman") is None or script is None:
         pytest.skip("podman or container-check.sh is not available here")
@@ -43,12 +59,12 @@ def test_container_check(tmp_path: Path) -> None:
         "HTTP_PATH": "/ping",
         "RUN_ARGS": f"--entrypoint python -v {probe}:/probe/webhook_probe.py:ro",
         "RUN_CMD": "/probe/webhook_probe.py",
-        "COMPOSE_FILE_NAME": "tests/docker/compose-check.yml",
+        **CHECKS[check],
     }
     result = subprocess.run(["bash", str(script), str(ROOT)], env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
-    assert output.count('{"ping":"pong"}') == 2, "the container and the compose service both answer"
+    assert output.count('{"ping":"pong"}') == 2, "the container and the compose project both answer"
     assert "healthcheck: healthy" in output
     assert "PID 1 ignores SIGTERM" not in output
 

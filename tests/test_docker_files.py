@@ -17,7 +17,12 @@ from tradeexecutor.config.deployment import COMPOSE_VARIABLES, CONTAINER_WORKDIR
 from tradeexecutor.config.envfile import parse_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_FILES = ["docker-compose.yml", "docker-compose.demo.yml", "tests/docker/compose-check.yml"]
+COMPOSE_FILES = [
+    "docker-compose.yml",
+    "docker-compose.demo.yml",
+    "tests/docker/compose-check.yml",
+    "tests/docker/demo-check.yml",
+]
 
 
 def dockerfile_stages() -> dict[str, list[str]]:
