@@ -45,13 +45,18 @@ LABEL org.opencontainers.image.title="trade-executor" \
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HTTP_HOST=0.0.0.0
-RUN useradd --system --uid 10001 --user-group --no-create-home \
+RUN groupadd --system --gid 10001 executor \
+    && useradd --system --uid 10001 --gid executor --no-create-home \
         --home-dir /usr/src/trade-executor --shell /usr/sbin/nologin executor
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /usr/src/trade-executor
 COPY --chown=executor:executor strategies/ strategies/
+# logs/ (rotating log file) and monit/ (heartbeat) stay inside the container; like /tmp they
+# are writable by any user, so `user:` in compose can run the executor as the host's owner
+# of state/ and cache/.
 RUN mkdir -p strategy state cache logs monit \
-    && chown executor:executor . strategy state cache logs monit
+    && chown executor:executor . strategy state cache logs monit \
+    && chmod 1777 logs monit
 USER executor
 # strategy/ is accepted too: older compose files mount their modules there.
 VOLUME ["/usr/src/trade-executor/strategies", "/usr/src/trade-executor/strategy", \

@@ -11,11 +11,15 @@ instead of applying them: it checks the files, not the shell it happens to run i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tradeexecutor.cli.options import ConfigEnvFiles, ConfigOutput, PublicOnly
 from tradeexecutor.errors import UserError
+
+if TYPE_CHECKING:
+    from tradeexecutor.config.validation import Problem, Splice
 
 COMMAND_NAME = "check-config"
 
@@ -84,7 +88,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _validate(splice, public_only: bool) -> list:  # type: ignore[no-untyped-def]
+def _validate(splice: Splice, public_only: bool) -> list[Problem]:
     from tradeexecutor.cli.config_catalogue import build_catalogue, host_path
     from tradeexecutor.cli.main import app
     from tradeexecutor.config import validation as v
