@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import msgspec
 import pytest
 
 from tests.state.factories import ETH, T0, USDC, WETH, WETH_USDC, funded_state, hours, ledger_matches_holdings
 from tradeexecutor.state.errors import IllegalTransition, InsufficientBalance, StateError
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.position import PositionStatus
+from tradeexecutor.state.serialisation import encode_state
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeStatus
 from tradeexecutor.state.transaction import BlockchainTransaction
@@ -87,10 +87,10 @@ def test_cannot_overspend_or_short_or_oversell() -> None:
 
 def test_refused_operation_changes_nothing() -> None:
     state = funded_state()
-    before = msgspec.json.encode(state)
+    before = encode_state(state)
     with pytest.raises(InsufficientBalance):
         _buy(state, reserve=Decimal(20_000))
-    assert msgspec.json.encode(state) == before
+    assert encode_state(state) == before
 
 
 def test_gas_fee_booked_once_against_gas_holding() -> None:

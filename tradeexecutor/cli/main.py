@@ -23,6 +23,7 @@ from tradeexecutor.cli.commands import (
 )
 from tradeexecutor.cli.env_files import command_name, extract_env_files, pass_to_command
 from tradeexecutor.errors import UserError
+from tradeexecutor.state.errors import StateStoreError
 
 app = typer.Typer(
     name="trade-executor",
@@ -84,6 +85,8 @@ def run(argv: list[str] | None = None) -> None:
         app(args=args, prog_name="trade-executor")
     except UserError as e:
         fail(str(e), e.exit_code)
+    except StateStoreError as e:  # a corrupt, locked, missing or too new state file
+        fail(str(e), 1)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)

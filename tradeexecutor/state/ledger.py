@@ -15,6 +15,7 @@ from enum import StrEnum
 import msgspec
 
 from tradeexecutor.state.identifiers import AssetIdentifier
+from tradeexecutor.state.time import UTCDateTime, require_utc
 
 
 class LedgerKind(StrEnum):
@@ -25,12 +26,16 @@ class LedgerKind(StrEnum):
     drift = "drift"  # a small correction found by an audit, with its reason
 
 
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
+    """One row of the journal; written as a JSON array (field order below) because a
+    long-running executor has hundreds of thousands of them and the keys would be most
+    of their size. Only append fields at the end: the position is the format."""
+
     entry_id: int
     kind: LedgerKind
     asset_key: str  # AssetIdentifier.key
     amount_raw: int  # signed: + into the wallet, - out of it
-    at: datetime.datetime
+    at: UTCDateTime
     trade_id: int | None = None
     position_id: int | None = None
     tx_hash: str | None = None
@@ -56,6 +61,7 @@ class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True):
     ) -> LedgerEntry:
         if amount_raw == 0:
             raise ValueError(f"A ledger entry for {asset.symbol} must move a non-zero amount.")
+        at = require_utc(at, "ledger entry time")
         self.assets.setdefault(asset.key, asset)
         entry = LedgerEntry(
             entry_id=self.next_entry_id,

@@ -13,13 +13,13 @@ it cannot disagree with the trades that produced it.
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 import msgspec
 
 from tradeexecutor.state.identifiers import TradingPairIdentifier
+from tradeexecutor.state.time import UTCDateTime
 from tradeexecutor.state.trade import TradeExecution
 
 
@@ -32,10 +32,10 @@ class PositionStatus(StrEnum):
 class TradingPosition(msgspec.Struct, kw_only=True, omit_defaults=True):
     position_id: int
     pair: TradingPairIdentifier
-    opened_at: datetime.datetime
+    opened_at: UTCDateTime
     status: PositionStatus = PositionStatus.open
-    closed_at: datetime.datetime | None = None
-    frozen_at: datetime.datetime | None = None
+    closed_at: UTCDateTime | None = None
+    frozen_at: UTCDateTime | None = None
     frozen_reason: str | None = None
 
     trades: dict[int, TradeExecution] = msgspec.field(default_factory=dict)
@@ -48,7 +48,7 @@ class TradingPosition(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     # last valuation
     last_token_price: Decimal | None = None
-    last_pricing_at: datetime.datetime | None = None
+    last_pricing_at: UTCDateTime | None = None
 
     quantity_adjustment_raw: int = 0  # drift booked against this position's token
     notes: str = ""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 from enum import StrEnum
 
 import msgspec
 
 from tradeexecutor.state.identifiers import AssetIdentifier
+from tradeexecutor.state.time import UTCDateTime
 
 
 class ReserveRole(StrEnum):
@@ -19,5 +19,5 @@ class ReserveHolding(msgspec.Struct, kw_only=True, omit_defaults=True):
     asset: AssetIdentifier
     role: ReserveRole = ReserveRole.reserve
     quantity_raw: int = 0
-    last_sync_at: datetime.datetime | None = None
+    last_sync_at: UTCDateTime | None = None
     last_sync_block: int | None = None

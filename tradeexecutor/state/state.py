@@ -21,24 +21,23 @@ from tradeexecutor.state.portfolio import Portfolio
 from tradeexecutor.state.position import PositionStatus, TradingPosition
 from tradeexecutor.state.reserve import ReserveHolding, ReserveRole
 from tradeexecutor.state.statistics import PortfolioSnapshot, Statistics
-from tradeexecutor.state.time import require_utc, utcnow
+from tradeexecutor.state.time import UTCDateTime, require_utc, utcnow
 from tradeexecutor.state.trade import TradeExecution, TradeStatus, TradeType
 from tradeexecutor.state.transaction import BlockchainTransaction
 from tradeexecutor.state.visualisation import Visualisation
 
-SCHEMA_VERSION = 1
 MAX_AUDIT_FINDINGS = 500
 
 
 class CycleInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Which strategy cycles ran, so a restart never trades the same cycle twice."""
 
-    last_completed_at: datetime.datetime | None = None  # the cycle's scheduled timestamp
+    last_completed_at: UTCDateTime | None = None  # the cycle's scheduled timestamp
     completed_count: int = 0
 
 
 class AuditFinding(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    at: datetime.datetime
+    at: UTCDateTime
     audit_type: str  # balance | ledger | order
     ok: bool
     message: str
@@ -47,10 +46,12 @@ class AuditFinding(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 
 class State(msgspec.Struct, kw_only=True, omit_defaults=True):
-    schema_version: int = SCHEMA_VERSION
+    """Everything one executor knows. The file format version lives in the file's envelope
+    (`tradeexecutor.state.serialisation`), not here: it describes the file, not the state."""
+
     strategy_id: str = ""
-    created_at: datetime.datetime = msgspec.field(default_factory=utcnow)
-    last_updated_at: datetime.datetime = msgspec.field(default_factory=utcnow)
+    created_at: UTCDateTime = msgspec.field(default_factory=utcnow)
+    last_updated_at: UTCDateTime = msgspec.field(default_factory=utcnow)
     portfolio: Portfolio = msgspec.field(default_factory=Portfolio)
     ledger: Ledger = msgspec.field(default_factory=Ledger)
     stats: Statistics = msgspec.field(default_factory=Statistics)
@@ -398,5 +399,6 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
         return snapshot
 
     def add_audit_finding(self, finding: AuditFinding) -> None:
+        require_utc(finding.at, "audit finding time")
         self.audit_findings.append(finding)
         del self.audit_findings[:-MAX_AUDIT_FINDINGS]

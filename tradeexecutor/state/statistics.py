@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import msgspec
 
+from tradeexecutor.state.time import UTCDateTime, require_utc
+
 
 class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
-    at: datetime.datetime
+    at: UTCDateTime
     total_equity: Decimal
     free_cash: Decimal
     open_positions: int
@@ -25,6 +27,7 @@ class Statistics(msgspec.Struct, kw_only=True, omit_defaults=True):
     portfolio: list[PortfolioSnapshot] = msgspec.field(default_factory=list)
 
     def record(self, snapshot: PortfolioSnapshot) -> None:
+        require_utc(snapshot.at, "statistics time")  # frozen rows are checked once, here
         if self.portfolio and snapshot.at < self.portfolio[-1].at:
             raise ValueError("Portfolio statistics must be recorded in time order.")
         if self.portfolio and snapshot.at == self.portfolio[-1].at:

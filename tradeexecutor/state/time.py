@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import datetime
+from typing import Annotated
+
+import msgspec
 
 UTC = datetime.UTC
+
+# A datetime that must carry a timezone. Model fields use it so that decoding a state file
+# refuses a naive timestamp at C speed, instead of a Python walk over every object on load.
+UTCDateTime = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
 
 
 def require_utc(at: datetime.datetime, what: str = "timestamp") -> datetime.datetime:

@@ -23,7 +23,7 @@ import msgspec
 
 from tradeexecutor.state.errors import IllegalTransition
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
-from tradeexecutor.state.time import require_utc
+from tradeexecutor.state.time import UTCDateTime, require_utc
 from tradeexecutor.state.transaction import BlockchainTransaction
 
 
@@ -58,7 +58,11 @@ _ALLOWED: dict[TradeStatus, frozenset[TradeStatus]] = {
 PENDING_STATUSES = frozenset({TradeStatus.planned, TradeStatus.started, TradeStatus.broadcast})
 
 
-class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
+class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
+    """Written as a JSON array in field order (docs/state.md lists the columns): a long-running
+    executor keeps hundreds of thousands of these and the keys were a third of the file.
+    Add new fields at the end only; anything else needs a schema migration."""
+
     trade_id: int
     position_id: int
     pair: TradingPairIdentifier
@@ -67,7 +71,7 @@ class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: TradeStatus = TradeStatus.planned
 
     # what the strategy decided
-    planned_at: datetime.datetime
+    planned_at: UTCDateTime
     planned_quantity: Decimal  # base tokens: positive buys, negative sells
     planned_reserve: Decimal  # reserve currency spent (buy) or expected back (sell), positive
     planned_price: Decimal  # reserve per base token at planning
@@ -75,11 +79,11 @@ class TradeExecution(msgspec.Struct, kw_only=True, omit_defaults=True):
     notes: str = ""
 
     # every step's time
-    started_at: datetime.datetime | None = None
-    broadcast_at: datetime.datetime | None = None
-    executed_at: datetime.datetime | None = None
-    failed_at: datetime.datetime | None = None
-    repaired_at: datetime.datetime | None = None
+    started_at: UTCDateTime | None = None
+    broadcast_at: UTCDateTime | None = None
+    executed_at: UTCDateTime | None = None
+    failed_at: UTCDateTime | None = None
+    repaired_at: UTCDateTime | None = None
 
     # what happened
     executed_quantity_raw: int | None = None  # base token units, signed like planned_quantity

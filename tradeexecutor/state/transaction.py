@@ -16,7 +16,7 @@ from enum import StrEnum
 import msgspec
 
 from tradeexecutor.state.errors import IllegalTransition
-from tradeexecutor.state.time import require_utc
+from tradeexecutor.state.time import UTCDateTime, require_utc
 
 
 class TxStatus(StrEnum):
@@ -36,14 +36,18 @@ _ALLOWED: dict[TxStatus, frozenset[TxStatus]] = {
 }
 
 
-class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
+class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=True):
+    """Written as a JSON array in field order (docs/state.md lists the columns): a long-running
+    executor keeps hundreds of thousands of these and the keys were a third of the file.
+    Add new fields at the end only; anything else needs a schema migration."""
+
     tx_hash: str
     chain_id: int
     from_address: str
     to_address: str
     nonce: int
     gas_limit: int
-    signed_at: datetime.datetime
+    signed_at: UTCDateTime
     signed_bytes: str | None = None  # 0x-hex raw transaction; None once final
     function: str = ""  # e.g. "swapExactTokensForTokens", "approve"
     details: dict[str, str] = msgspec.field(default_factory=dict)  # human-readable arguments
@@ -51,8 +55,8 @@ class BlockchainTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     max_priority_fee_per_gas: int | None = None  # EIP-1559
     gas_price: int | None = None  # legacy
     status: TxStatus = TxStatus.signed
-    broadcast_at: datetime.datetime | None = None
-    confirmed_at: datetime.datetime | None = None
+    broadcast_at: UTCDateTime | None = None
+    confirmed_at: UTCDateTime | None = None
     block_number: int | None = None
     block_hash: str | None = None
     gas_used: int | None = None

@@ -6,17 +6,19 @@ import datetime
 
 import msgspec
 
+from tradeexecutor.state.time import UTCDateTime, require_utc
+
 MAX_MESSAGES = 1_000
 MAX_POINTS_PER_PLOT = 10_000
 
 
 class VisualisationMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
-    at: datetime.datetime
+    at: UTCDateTime
     text: str
 
 
 class PlotPoint(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
-    at: datetime.datetime
+    at: UTCDateTime
     value: float
 
 
@@ -31,10 +33,10 @@ class Visualisation(msgspec.Struct, kw_only=True, omit_defaults=True):
     plots: dict[str, Plot] = msgspec.field(default_factory=dict)
 
     def add_message(self, at: datetime.datetime, text: str) -> None:
-        self.messages.append(VisualisationMessage(at=at, text=text))
+        self.messages.append(VisualisationMessage(at=require_utc(at, "message time"), text=text))
         del self.messages[:-MAX_MESSAGES]
 
     def plot(self, name: str, at: datetime.datetime, value: float, colour: str = "") -> None:
         plot = self.plots.setdefault(name, Plot(name=name, colour=colour))
-        plot.points.append(PlotPoint(at=at, value=float(value)))
+        plot.points.append(PlotPoint(at=require_utc(at, "plot point time"), value=float(value)))
         del plot.points[:-MAX_POINTS_PER_PLOT]

@@ -1,0 +1,354 @@
+"""Structural and accounting invariants of a State, checked on every load and every save.
+
+A state that breaks one of these was damaged (by hand, by a bug, by a bad migration); the
+store refuses to write it, or to run on it, rather than let the damage spread into the next
+cycle. The first problem found is raised as an IntegrityError naming the position, trade or
+asset concerned.
+
+Invariants: position and trade ids are unique and below their counters; each position sits
+in the bucket of its status; trades name their position and share its pair; closed
+positions hold nothing and have no pending trade; no holding is negative; ledger ids
+increase, every row moves a listed asset and refers to existing trades and positions; the
+ledger's sum per asset equals what the portfolio holds; timestamps carry a timezone.
+
+Cost. The check runs on every save of states with 100,000 closed positions, so:
+- everything that can be done in bulk (ids, timestamps, ledger sums) uses C-level
+  map/chain/set/sum over attrgetters instead of Python loops;
+- an `IntegrityChecker` remembers what it verified: closed positions (by object identity)
+  and the ledger prefix (rows are frozen and the ledger is append-only). The next check of
+  the same in-memory State only verifies open and frozen positions, positions closed
+  since, and new ledger rows. The store keeps one checker per State it loaded or saved.
+  What this skips is the in-place editing of an already closed position or an old ledger
+  row, which no State operation does; the full check at the next load still covers it.
+- append-only rows (ledger entries, statistics, visualisation points) get their timezone
+  checked when created (Ledger.append, Statistics.record, ...) and by the decoder on load.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
+
+from tradeexecutor.state.errors import IntegrityError
+from tradeexecutor.state.ledger import LedgerEntry
+from tradeexecutor.state.portfolio import Portfolio
+from tradeexecutor.state.position import PositionStatus, TradingPosition
+from tradeexecutor.state.state import State
+from tradeexecutor.state.trade import PENDING_STATUSES, TradeExecution, TradeStatus
+
+_position_times = attrgetter("opened_at", "closed_at", "frozen_at", "last_pricing_at")
+_trade_times = attrgetter(
+    "planned_at", "started_at", "broadcast_at", "executed_at", "failed_at", "repaired_at"
+)
+_tx_times = attrgetter("signed_at", "broadcast_at", "confirmed_at")
+_transactions = attrgetter("blockchain_transactions")
+_trades = attrgetter("trades")
+_position_id = attrgetter("position_id")
+_tzinfo = attrgetter("tzinfo")
+_entry_trade = attrgetter("trade_id")
+_entry_position = attrgetter("position_id")
+
+_SUCCESS = TradeStatus.success
+_OPEN, _FROZEN, _CLOSED = PositionStatus.open, PositionStatus.frozen, PositionStatus.closed
+
+
+def check_integrity(state: State, *, timestamps_verified: bool = False) -> None:
+    """Full check: raise IntegrityError for the first broken invariant."""
+    IntegrityChecker().check(state, timestamps_verified=timestamps_verified)
+
+
+def _naive(values: tuple[datetime.datetime | None, ...]) -> bool:
+    return any(value is not None and value.tzinfo is None for value in values)
+
+
+class IntegrityChecker:
+    """Checks States, remembering what it verified so re-checks of one State look at what changed."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._state_id: int | None = None
+        self._sealed: dict[int, TradingPosition] = {}
+        self._sealed_trade_ids: set[int] = set()
+        self._sealed_max_trade_id = 0
+        self._sealed_max_position_id = 0
+        self._ledger_count = 0
+        self._ledger_last: LedgerEntry | None = None
+        self._ledger_totals: dict[str, int] = {}
+
+    def check(self, state: State, *, timestamps_verified: bool = False) -> None:
+        """Raise IntegrityError for the first broken invariant; remember the verified parts on success.
+
+        `timestamps_verified` skips the timezone walk when the caller knows every timestamp
+        was just checked (the decoder does that on load).
+        """
+        if self._state_id != id(state):
+            self._reset()
+        try:
+            self._check(state, timestamps_verified)
+        except _CacheStale:
+            self._reset()
+            self._check(state, timestamps_verified)
+        self._state_id = id(state)
+
+    # ---- the check ------------------------------------------------------------------------
+
+    def _check(self, state: State, timestamps_verified: bool) -> None:
+        portfolio = state.portfolio
+        for what, value in (
+            ("the state's created_at", state.created_at),
+            ("the state's last_updated_at", state.last_updated_at),
+            ("the last completed cycle time", state.cycle.last_completed_at),
+        ):
+            if value is not None and value.tzinfo is None:
+                raise IntegrityError(f"{what} {value.isoformat()} has no timezone")
+        for finding in state.audit_findings:
+            if finding.at.tzinfo is None:
+                raise IntegrityError(
+                    f"the audit finding '{finding.message}' has a timestamp without a timezone"
+                )
+
+        held = _check_reserves(portfolio)
+        trade_ids: list[int] = []
+        trades: list[TradeExecution] = []
+        newly_sealed: list[TradingPosition] = []
+        max_position_id = self._sealed_max_position_id
+
+        for status, bucket in ((_OPEN, portfolio.open_positions), (_FROZEN, portfolio.frozen_positions)):
+            for key, position in bucket.items():
+                quantity, _ = _check_position(key, position, status, trade_ids, trades)
+                if quantity < 0:
+                    raise IntegrityError(
+                        f"position #{key} ({position.pair.ticker}) holds a negative quantity ({quantity} raw)"
+                    )
+                base_key = position.pair.base.key
+                held[base_key] = held.get(base_key, 0) + quantity
+                if key > max_position_id:
+                    max_position_id = key
+
+        sealed = self._sealed
+        reused = 0
+        for key, position in portfolio.closed_positions.items():
+            if sealed.get(key) is position:
+                reused += 1
+                continue
+            quantity, pending = _check_position(key, position, _CLOSED, trade_ids, trades)
+            if quantity:
+                raise IntegrityError(
+                    f"closed position #{key} ({position.pair.ticker}) still holds {quantity} raw units"
+                )
+            if pending:
+                raise IntegrityError(f"closed position #{key} ({position.pair.ticker}) has a pending trade")
+            newly_sealed.append(position)
+            if key > max_position_id:
+                max_position_id = key
+        if reused != len(sealed):
+            raise _CacheStale  # a verified closed position was replaced or removed: start over
+
+        _check_position_ids_unique(portfolio)
+        if max_position_id >= portfolio.next_position_id:
+            raise IntegrityError(
+                f"position #{max_position_id} exists but the next position id is {portfolio.next_position_id}"
+            )
+        trade_id_set = set(trade_ids)
+        if len(trade_id_set) != len(trade_ids) or not self._sealed_trade_ids.isdisjoint(trade_id_set):
+            counts = Counter(trade_ids)
+            duplicate = next((tid for tid, n in counts.items() if n > 1), None) or next(
+                tid for tid in trade_id_set if tid in self._sealed_trade_ids
+            )
+            raise IntegrityError(f"trade #{duplicate} appears in more than one place")
+        max_trade_id = max(self._sealed_max_trade_id, max(trade_ids, default=0))
+        if max_trade_id >= portfolio.next_trade_id:
+            raise IntegrityError(
+                f"trade #{max_trade_id} exists but the next trade id is {portfolio.next_trade_id}"
+            )
+
+        if not timestamps_verified:
+            _check_timestamps(portfolio, trades)
+
+        ledger_count, ledger_last, totals = self._check_ledger(state, trade_id_set)
+        _compare_balances(state, held, totals)
+
+        # Everything passed: remember what was verified.
+        sealed.update(zip(map(_position_id, newly_sealed), newly_sealed, strict=True))
+        sealed_trades = list(chain.from_iterable(map(_trades, newly_sealed)))
+        self._sealed_trade_ids.update(sealed_trades)
+        self._sealed_max_trade_id = max(self._sealed_max_trade_id, max(sealed_trades, default=0))
+        self._sealed_max_position_id = max(self._sealed_max_position_id, max(sealed, default=0))
+        self._ledger_count, self._ledger_last, self._ledger_totals = ledger_count, ledger_last, totals
+
+    def _check_ledger(
+        self, state: State, trade_ids: set[int]
+    ) -> tuple[int, LedgerEntry | None, dict[str, int]]:
+        ledger = state.ledger
+        for key, asset in ledger.assets.items():
+            if asset.key != key:
+                raise IntegrityError(f"the ledger lists {asset.symbol} under the key {key}")
+        entries = ledger.entries
+        start = self._ledger_count
+        if start and (start > len(entries) or entries[start - 1] is not self._ledger_last):
+            raise _CacheStale
+        previous_id = self._ledger_last.entry_id if self._ledger_last is not None else 0
+        new = entries[start:] if start else entries
+
+        # One Python pass for order and sums measured faster (0.07 s for 600,000 rows) than
+        # C-level passes per column and per asset (0.17 s).
+        totals = dict.fromkeys(ledger.assets, 0)
+        totals.update(self._ledger_totals)
+        last_id = previous_id
+        try:
+            for entry in new:
+                entry_id = entry.entry_id
+                if entry_id <= last_id:
+                    raise IntegrityError(
+                        f"ledger entry #{entry_id} comes after entry #{last_id}: ids must increase"
+                    )
+                last_id = entry_id
+                key = entry.asset_key
+                totals[key] = totals[key] + entry.amount_raw
+        except KeyError as e:
+            raise IntegrityError(
+                f"a ledger entry moves {e.args[0]}, an asset the ledger does not list"
+            ) from None
+        if last_id >= ledger.next_entry_id:
+            raise IntegrityError(
+                f"ledger entry #{last_id} exists but the next entry id is {ledger.next_entry_id}"
+            )
+
+        referenced_trades = set(map(_entry_trade, new))
+        referenced_trades.discard(None)
+        missing = referenced_trades - trade_ids - self._sealed_trade_ids
+        if missing:
+            raise IntegrityError(f"the ledger refers to trade #{min(missing)}, which no position holds")
+        portfolio = state.portfolio
+        referenced_positions = set(map(_entry_position, new))
+        referenced_positions.discard(None)
+        for pid in referenced_positions:
+            if (
+                pid not in portfolio.closed_positions
+                and pid not in portfolio.open_positions
+                and pid not in portfolio.frozen_positions
+            ):
+                raise IntegrityError(f"the ledger refers to position #{pid}, which does not exist")
+        return len(entries), (entries[-1] if entries else None), totals
+
+
+class _CacheStale(Exception):
+    """Something verified earlier was replaced: the remembered facts no longer hold."""
+
+
+def _check_reserves(portfolio: Portfolio) -> dict[str, int]:
+    held: dict[str, int] = {}
+    for key, holding in portfolio.reserves.items():
+        symbol = holding.asset.symbol
+        if holding.asset.key != key:
+            raise IntegrityError(f"the reserve holding of {symbol} is stored under the key {key}")
+        if holding.quantity_raw < 0:
+            raise IntegrityError(f"the reserve holding of {symbol} is negative ({holding.quantity_raw} raw)")
+        if holding.last_sync_at is not None and holding.last_sync_at.tzinfo is None:
+            raise IntegrityError(f"the reserve holding of {symbol} has a sync time without a timezone")
+        held[key] = holding.quantity_raw
+    if portfolio.reserve_key is not None and portfolio.reserve_key not in portfolio.reserves:
+        raise IntegrityError(f"the reserve currency {portfolio.reserve_key} has no reserve holding")
+    return held
+
+
+def _check_position(
+    key: int,
+    position: TradingPosition,
+    status: PositionStatus,
+    trade_ids: list[int],
+    trades: list[TradeExecution],
+) -> tuple[int, bool]:
+    """Check one position and its trades; collect their ids; return its quantity and whether a trade is pending."""
+    pid = position.position_id
+    if pid != key:
+        raise IntegrityError(f"position #{pid} is stored under id {key} among the {status} positions")
+    if position.status != status:
+        raise IntegrityError(
+            f"position #{pid} has status {position.status} but is among the {status} positions"
+        )
+    pair = position.pair
+    quantity = position.quantity_adjustment_raw
+    pending = False
+    for trade_key, trade in position.trades.items():
+        tid = trade.trade_id
+        if tid != trade_key:
+            raise IntegrityError(f"position #{pid} holds trade #{tid} under id {trade_key}")
+        if trade.position_id != pid:
+            raise IntegrityError(
+                f"trade #{tid} names position #{trade.position_id} but is held by position #{pid}"
+            )
+        if trade.pair is not pair and trade.pair != pair:
+            raise IntegrityError(
+                f"trade #{tid} is on {trade.pair.ticker} but its position #{pid} is on {pair.ticker}"
+            )
+        if trade.status is _SUCCESS:
+            if trade.executed_quantity_raw is None:
+                raise IntegrityError(f"trade #{tid} succeeded but has no executed quantity")
+            quantity += trade.executed_quantity_raw
+        elif trade.status in PENDING_STATUSES:
+            pending = True
+    trade_ids.extend(position.trades)
+    trades.extend(position.trades.values())
+    return quantity, pending
+
+
+def _check_position_ids_unique(portfolio: Portfolio) -> None:
+    # dict views intersect by walking the smaller side, so this costs O(open + frozen)
+    for first, second, a, b in (
+        (portfolio.open_positions, portfolio.closed_positions, "open", "closed"),
+        (portfolio.frozen_positions, portfolio.closed_positions, "frozen", "closed"),
+        (portfolio.open_positions, portfolio.frozen_positions, "open", "frozen"),
+    ):
+        both = first.keys() & second.keys()
+        if both:
+            raise IntegrityError(f"position #{min(both)} is both {a} and {b}")
+
+
+def _check_timestamps(portfolio: Portfolio, trades: list[TradeExecution]) -> None:
+    """Every timestamp of positions, trades and transactions carries a timezone.
+
+    Done in bulk because per-object checks were half of the whole check's time; the search
+    for the culprit only runs when something is wrong.
+    """
+    positions = chain(
+        portfolio.open_positions.values(),
+        portfolio.frozen_positions.values(),
+        portfolio.closed_positions.values(),
+    )
+    transactions = list(chain.from_iterable(map(_transactions, trades)))
+    for objects, times in ((positions, _position_times), (trades, _trade_times), (transactions, _tx_times)):
+        zones = set(map(_tzinfo, filter(None, chain.from_iterable(map(times, objects)))))
+        if None in zones:
+            _raise_naive(portfolio)
+
+
+def _raise_naive(portfolio: Portfolio) -> None:
+    for position in portfolio.all_positions():
+        if _naive(_position_times(position)):
+            raise IntegrityError(f"position #{position.position_id} has a timestamp without a timezone")
+        for trade in position.trades.values():
+            if _naive(_trade_times(trade)):
+                raise IntegrityError(f"trade #{trade.trade_id} has a timestamp without a timezone")
+            for tx in trade.blockchain_transactions:
+                if _naive(_tx_times(tx)):
+                    raise IntegrityError(
+                        f"transaction {tx.tx_hash} of trade #{trade.trade_id} has a timestamp without a timezone"
+                    )
+
+
+def _compare_balances(state: State, held: dict[str, int], totals: dict[str, int]) -> None:
+    for key in held.keys() | totals.keys():
+        in_ledger, in_holdings = totals.get(key, 0), held.get(key, 0)
+        if in_ledger != in_holdings:
+            asset = state.ledger.assets.get(key) or next(
+                (p.pair.base for p in state.portfolio.all_positions() if p.pair.base.key == key), None
+            )
+            name = f"{asset.symbol} ({key})" if asset is not None else key
+            raise IntegrityError(
+                f"the ledger sums {name} to {in_ledger} raw units but the portfolio holds {in_holdings}"
+            )
