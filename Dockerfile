@@ -57,7 +57,7 @@ COPY --chown=executor:executor strategies/ strategies/
 RUN mkdir -p strategy state cache logs monit \
     && chown executor:executor . strategy state cache logs monit \
     && chmod 1777 logs monit
-USER executor
+USER 10001:10001
 # strategy/ is accepted too: older compose files mount their modules there.
 VOLUME ["/usr/src/trade-executor/strategies", "/usr/src/trade-executor/strategy", \
         "/usr/src/trade-executor/state", "/usr/src/trade-executor/cache"]
@@ -89,9 +89,9 @@ FROM app AS demo
 COPY --from=node-tools /build/node_modules /opt/node_modules
 ENV TRADE_EXECUTOR_NODE_MODULES=/opt/node_modules
 # Where `devchain up` leaves the deployment and wallet files for the executor (compose volume).
-USER root
+USER 0
 RUN mkdir devchain && chown executor:executor devchain
-USER executor
+USER 10001:10001
 
 # ------------------------------------------------------------------------------ runtime
 # The default target: what `docker build .` produces and what is published.

@@ -55,7 +55,7 @@ def test_final_stage_is_the_runtime_image() -> None:
     assert instruction(app_stage, "CMD") == ['["start"]']
     assert instruction(app_stage, "EXPOSE") == ["3456"]
     assert instruction(app_stage, "WORKDIR") == [CONTAINER_WORKDIR]
-    assert instruction(app_stage, "USER") == ["executor"], "the image must not run as root"
+    assert instruction(app_stage, "USER") == ["10001:10001"], "the image must not run as root"
     assert any("HTTP_HOST=0.0.0.0" in env for env in instruction(app_stage, "ENV"))
     volumes = " ".join(instruction(app_stage, "VOLUME"))
     for directory in ("strategies", "strategy", "state", "cache"):
