@@ -303,3 +303,34 @@ def test_rewriting_keeps_the_old_file_until_the_new_one_is_complete(workdir: Pat
     assert code == 0
     assert "OLD=1" not in final.read_text()
     assert stat.S_IMODE(final.stat().st_mode) == 0o600
+
+
+def test_every_option_variable_is_known_and_check_configs_own_are_not(workdir: Path) -> None:
+    """The known names are derived from the CLI: nothing to keep in step by hand."""
+    import typer.main
+
+    from tradeexecutor.cli.config_catalogue import build_catalogue
+    from tradeexecutor.cli.main import app
+
+    catalogue = build_catalogue(app, skip_commands={"check-config"}, base_dir=workdir)
+    root = typer.main.get_command(app)
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            yield prefix + name, command
+            if hasattr(command, "commands"):
+                yield from commands(command, prefix + name + " ")
+
+    seen = 0
+    for path, command in commands(root):
+        for param in command.params:
+            for envvar in [param.envvar] if isinstance(param.envvar, str) else param.envvar or []:
+                known = catalogue.lookup(envvar) is not None
+                assert known == (path != "check-config"), f"{path}: {envvar}"
+                seen += 1
+    assert seen > 5
+    # declared in cli/options.py for `start`, known before any command uses them
+    for name in ("EXECUTION_TYPE", "NAME", "SHORT_DESCRIPTION", "LONG_DESCRIPTION", "ICON_URL"):
+        assert catalogue.lookup(name) is not None
+    for name in ("PRIVATE_KEY", "JSON_RPC_POLYGON", "JSON_RPC_CHAIN_250", "TZ"):
+        assert catalogue.lookup(name) is not None

@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = [ROOT.parent / "shared/tools/container-check.sh", Path("/work/shared/tools/container-check.sh")]
 
 
+WORK = Path(os.environ.get("WORK", "/tmp/container-check"))  # container-check.sh's state directory
 PODMAN_ENV = {
-    "CONTAINERS_CONF": "/tmp/container-check/containers.conf",
-    "CONTAINERS_STORAGE_CONF": "/tmp/container-check/storage.conf",
+    "CONTAINERS_CONF": str(WORK / "containers.conf"),
+    "CONTAINERS_STORAGE_CONF": str(WORK / "storage.conf"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -198,3 +199,39 @@ def test_public_env_examples_pass_check_config(env_file: str, monkeypatch) -> No
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, ["check-config", "--env-file", env_file, "--public-only"])
     assert result.exit_code == 0, result.output
+
+
+def test_final_env_file_means_the_same_to_docker_compose(tmp_path: Path, monkeypatch) -> None:
+    """What check-config writes, docker compose passes to the container unchanged."""
+    binary = compose_binary()
+    if binary is None:
+        pytest.skip("Docker Compose v2 is not installed here (container-check.sh installs it)")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "strategy.py").write_text(
+        'TRADING_STRATEGY_ENGINE_VERSION = "0.1"\nTRADING_STRATEGY_CYCLE = "1h"\nRESERVE_CURRENCY = "USDC"\n'
+        "CHAIN_ID = 1\ndef create_trading_universe(input): pass\ndef decide_trades(input): return []\n"
+    )
+    values = {
+        "STRATEGY_FILE": "strategy.py",
+        "EXECUTION_TYPE": "backtest",
+        "NAME": "ETH-USD SMA on Pancake",  # spaces, no quotes in the output
+        "ICON_URL": "https://example.com/i.png?alt=media&x=1#frag",  # ?, &, = and # (no space before it)
+        "LONG_DESCRIPTION": 'Quote\'s inside: "fine" (in the middle); 100% = ok',
+        "HTTP_CORS_ORIGINS": "https://a.example.com,https://b.example.com",
+    }
+    (tmp_path / "public.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    (tmp_path / "secret.env").write_text("")
+    result = CliRunner().invoke(
+        app, ["check-config", "--env-file", "public.env", "--env-file", "secret.env", "--output", "final.env"]
+    )
+    assert result.exit_code == 0, result.output
+    (tmp_path / "compose.yml").write_text("services:\n  x:\n    image: scratch\n    env_file: [final.env]\n")
+    rendered = subprocess.run(
+        [str(binary), "-f", "compose.yml", "config", "--format", "json"],
+        cwd=tmp_path,
+        env={**os.environ, "DOCKER_CONFIG": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert json.loads(rendered.stdout)["services"]["x"]["environment"] == values

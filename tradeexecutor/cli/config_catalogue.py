@@ -66,15 +66,24 @@ def _declared_options_command() -> Any:
 
 def option_parameters(app: typer.Typer, skip_commands: set[str]) -> dict[str, tuple[Any, Any]]:
     """env var -> (click command, parameter), for every option of every command but `skip_commands`."""
+    root = typer.main.get_command(app)
+    commands = [command for _, command in _walk(root, skip_commands)]
+    # options only the skipped commands take (check-config's own --output) are not settings
+    skipped = {
+        v for path, c in _walk(root, set()) if path in skip_commands for p in c.params for v in _envvars(p)
+    }
     found: dict[str, tuple[Any, Any]] = {}
-    commands = [command for _, command in _walk(typer.main.get_command(app), skip_commands)]
     for command in [*commands, _declared_options_command()]:
         for param in command.params:
-            envvars = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
-            for envvar in envvars:
-                if envvar and envvar not in found:
+            for envvar in _envvars(param):
+                if envvar not in found and (command in commands or envvar not in skipped):
                     found[envvar] = (command, param)
     return found
+
+
+def _envvars(param: Any) -> list[str]:
+    envvar = param.envvar
+    return [e for e in (envvar if isinstance(envvar, list | tuple) else [envvar]) if e]
 
 
 def _error_text(e: Exception) -> str:
