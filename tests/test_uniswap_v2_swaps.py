@@ -186,10 +186,16 @@ def test_unknown_token_is_a_clear_error(eth) -> None:
 
 
 def test_pair_of_another_exchange_is_refused(eth) -> None:
-    import msgspec
+    from tradeexecutor.state.identifiers import TradingPairIdentifier
 
     pair = eth.pairs["WETH-USDC"]
-    alien = msgspec.structs.replace(pair, pool_address=eth.pairs["DEV-USDC"].pool_address)
+    alien = TradingPairIdentifier(
+        base=pair.base,
+        quote=pair.quote,
+        pool_address=eth.pairs["DEV-USDC"].pool_address,
+        exchange_slug=pair.exchange_slug,
+        fee_bps=pair.fee_bps,
+    )
     with pytest.raises(UserError, match="is not a devchain-uniswap-v2 pool"):
         eth.routing.plan_buy(alien, 100 * USDC, eth.wallet.address)
 

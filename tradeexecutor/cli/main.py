@@ -14,11 +14,15 @@ import typer.main
 from tradeexecutor.cli.commands import (
     check_config,
     check_strategy,
+    check_universe,
+    check_wallet,
     create_wallet,
     demo,
     devchain,
     healthcheck,
     hello,
+    perform_test_trade,
+    repair,
     version,
 )
 from tradeexecutor.cli.env_files import command_name, extract_env_files, pass_to_command
@@ -49,6 +53,10 @@ app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
 app.command(check_config.COMMAND_NAME)(check_config.check_config)
 app.command("create-wallet")(create_wallet.create_wallet)
+app.command("check-universe")(check_universe.check_universe)
+app.command("check-wallet")(check_wallet.check_wallet)
+app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
+app.command("repair")(repair.repair)
 app.command("healthcheck")(healthcheck.healthcheck)
 app.add_typer(devchain.app, name="devchain")
 

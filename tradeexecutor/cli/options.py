@@ -216,6 +216,68 @@ MinGasBalance = Annotated[
     ),
 ]
 
+# --- live execution -----------------------------------------------------------------------------
+
+# The same --deployment-file option as above, optional: live commands take it or --exchange-slug.
+OptionalDeploymentFile = Annotated[Path | None, DeploymentFile.__metadata__[0]]
+ExchangeSlug = Annotated[
+    str | None,
+    option(
+        "--exchange-slug",
+        "Built-in exchange to trade on (uniswap-v2, sushiswap, pancakeswap-v2, quickswap) instead of "
+        "--deployment-file.",
+        show_default=False,
+    ),
+]
+TokenAddresses = Annotated[
+    str | None,
+    option(
+        "--token-addresses",
+        "With --exchange-slug: SYMBOL=0xADDRESS pairs, comma-separated, for every token of TRADING_PAIRS.",
+        show_default=False,
+    ),
+]
+CandleStartBlock = Annotated[
+    int | None,
+    option(
+        "--candle-start-block",
+        "First block scanned for on-chain candles. Default: the deployment file's block, or 50,000 blocks back.",
+        min=0,
+        show_default=False,
+    ),
+]
+MaxDataDelayMinutes = Annotated[
+    int,
+    option(
+        "--max-data-delay-minutes",
+        "check-universe fails when the newest candle opened longer ago than this.",
+        min=1,
+    ),
+]
+TestTradeSize = Annotated[
+    Decimal,
+    option(
+        "--test-trade-size",
+        "Reserve currency spent by perform-test-trade (then sold back).",
+        parser=_non_negative_decimal,
+    ),
+]
+TestTradePair = Annotated[
+    str | None,
+    option(
+        "--pair",
+        "Pair to test-trade (e.g. WETH-USDC). Default: the strategy's only pair.",
+        show_default=False,
+    ),
+]
+RepairYes = Annotated[
+    bool,
+    option(
+        "--yes",
+        "repair: resolve what the chain can tell and mark the rest repaired or failed (default: only list).",
+    ),
+]
+
 # --- deployment: Docker, configuration files ----------------------------------------------------
 # ExecutionType comes from tradeexecutor.config.deployment, which imports nothing heavy.
 

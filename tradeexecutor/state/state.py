@@ -141,6 +141,11 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
             reason=reason,
         )
 
+    def track_reserve(self, asset: AssetIdentifier, role: ReserveRole = ReserveRole.reserve) -> None:
+        """Hold an asset at zero before any of it arrived: a fresh wallet's reserve currency
+        exists (free cash 0) instead of being missing. Moves no balance, so no ledger entry."""
+        self._holding(asset, role)
+
     def mark_reserve_synced(self, asset: AssetIdentifier, at: datetime.datetime, block: int | None) -> None:
         holding = self.portfolio.reserves.get(asset.key)
         if holding is not None:

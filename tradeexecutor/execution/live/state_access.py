@@ -1,0 +1,43 @@
+"""Open the executor's state file for a one-off command (perform-test-trade, repair).
+
+Uses the state store (atomic saves, a lock against a running executor, backups); the
+default path is `state/<id>.json`, the id being --id or the strategy file's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tradeexecutor.errors import UserError
+from tradeexecutor.state.state import State
+
+
+def state_path(state_file: Path | None, strategy_file: Path | None, executor_id: str | None) -> Path:
+    if state_file is not None:
+        return state_file
+    name = executor_id or (strategy_file.stem if strategy_file is not None else None)
+    if not name:
+        raise UserError(
+            "No state file given; pass --state-file PATH (or --id / --strategy-file for state/<id>.json)."
+        )
+    return Path("state") / f"{name}.json"
+
+
+@contextmanager
+def open_state(
+    path: Path, *, create: bool, strategy_id: str = ""
+) -> Iterator[tuple[State, Callable[[], None]]]:
+    """(state, checkpoint) with the file locked for writing until the block ends."""
+    from tradeexecutor.state.store import JSONFileStore
+
+    with JSONFileStore(path) as store:
+        if store.exists():
+            state = store.load()
+        elif create:
+            state = State(strategy_id=strategy_id)
+            store.create(state)
+        else:
+            raise UserError(f"The state file {path} does not exist; check --state-file.")
+        yield state, lambda: store.save(state)
