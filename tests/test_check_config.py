@@ -31,6 +31,7 @@ PUBLIC = """\
 # public settings
 STRATEGY_FILE=strategies/example.py
 EXECUTION_TYPE=uniswap_v2_hot_wallet
+EXCHANGE_SLUG=pancakeswap-v2
 NAME=Example strategy
 HTTP_ENABLED=true
 HTTP_PORT=3456
@@ -70,7 +71,7 @@ def test_good_configuration_is_spliced_and_written(workdir: Path, capsys) -> Non
         capsys, "--env-file", "public.env", "--env-file", "secret.env", "--output", "final.env"
     )
     assert code == 0, err
-    assert "Configuration OK: 8 variables from 2 file(s)." in out
+    assert "Configuration OK: 9 variables from 2 file(s)." in out
     final = workdir / "final.env"
     assert stat.S_IMODE(final.stat().st_mode) == 0o600
     values = {e.name: e.value for e in parse_env_file(final)}
@@ -99,7 +100,7 @@ def test_later_file_wins_and_the_override_is_shown(workdir: Path, capsys) -> Non
         capsys, "--env-file", "public.env", "--env-file", "secret.env", "--output", "final.env"
     )
     assert code == 0
-    assert "overrides public.env:7" in out
+    assert "overrides public.env:8" in out
     values = {e.name: e.value for e in parse_env_file(workdir / "final.env")}
     assert values["MAX_SLIPPAGE"] == "80"
 
@@ -171,11 +172,11 @@ def test_secrets_in_the_public_file_are_refused(workdir: Path, capsys) -> None:
     assert code == 1
     found = problems(err)
     assert (
-        "public.env:8: PRIVATE_KEY is a secret but is in a public file: move it to the secret file (secret.env)."
+        "public.env:9: PRIVATE_KEY is a secret but is in a public file: move it to the secret file (secret.env)."
         in found
     )
-    assert any(p.startswith("public.env:9: JSON_RPC_BINANCE holds a URL with a key") for p in found)
-    assert any(p.startswith("public.env:10: DISCORD_WEBHOOK_URL is a secret") for p in found)
+    assert any(p.startswith("public.env:10: JSON_RPC_BINANCE holds a URL with a key") for p in found)
+    assert any(p.startswith("public.env:11: DISCORD_WEBHOOK_URL is a secret") for p in found)
     assert any("the value of NOTES_KEYISH looks like a private key" in p for p in found)
     assert "TokEn9876xyz" not in err  # the Discord token is not shown
 
@@ -255,7 +256,7 @@ def test_values_docker_would_read_differently_are_refused(
         capsys, "--env-file", "public.env", "--env-file", "secret.env", "--output", "final.env"
     )
     assert code == 1
-    assert why in err and "public.env:8: SHORT_DESCRIPTION:" in err
+    assert why in err and "public.env:9: SHORT_DESCRIPTION:" in err
     assert not (workdir / "final.env").exists()
 
 
@@ -334,3 +335,21 @@ def test_every_option_variable_is_known_and_check_configs_own_are_not(workdir: P
         assert catalogue.lookup(name) is not None
     for name in ("PRIVATE_KEY", "JSON_RPC_POLYGON", "JSON_RPC_CHAIN_250", "TZ"):
         assert catalogue.lookup(name) is not None
+
+
+def test_live_execution_needs_exactly_one_exchange(workdir: Path, capsys) -> None:
+    public = (workdir / "public.env").read_text()
+    (workdir / "public.env").write_text(public.replace("EXCHANGE_SLUG=pancakeswap-v2\n", ""))
+    code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
+    assert code == 1
+    assert problems(err) == [
+        "None of DEPLOYMENT_FILE or EXCHANGE_SLUG is set: live execution needs the exchange to trade on; "
+        "set one in the public file."
+    ]
+    (workdir / "public.env").write_text(public + "DEPLOYMENT_FILE=state/devchain.json\n")
+    code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
+    assert code == 1
+    assert problems(err) == [
+        "public.env:4: DEPLOYMENT_FILE and EXCHANGE_SLUG are both set: live execution needs the exchange "
+        "to trade on; keep one."
+    ]

@@ -25,6 +25,10 @@ class ExecutionType(StrEnum):
 # a relative path in an env file means the same on the host (beside docker-compose.yml).
 CONTAINER_WORKDIR = "/usr/src/trade-executor"
 
+# Live execution trades on one exchange: a deployment file (devchain, any Uniswap v2 fork) or
+# a built-in one by its slug (see execution/live/connect.py).
+EXCHANGE_ALTERNATIVES = ("DEPLOYMENT_FILE", "EXCHANGE_SLUG")
+
 # Options whose file must exist before the container starts.
 PATHS_THAT_MUST_EXIST = frozenset({"STRATEGY_FILE"})
 

@@ -232,6 +232,16 @@ def check_required(merged: Mapping[str, EnvEntry], required: Iterable[Requiremen
     return problems
 
 
+def check_exactly_one(merged: Mapping[str, EnvEntry], names: Sequence[str], why: str) -> list[Problem]:
+    """One, and only one, of these alternatives is set (DEPLOYMENT_FILE or EXCHANGE_SLUG)."""
+    present = [n for n in names if merged.get(n) is not None and merged[n].value]
+    if len(present) == 1:
+        return []
+    if not present:
+        return [Problem(None, f"None of {' or '.join(names)} is set: {why}; set one in the public file.")]
+    return [Problem(merged[present[-1]], f"{' and '.join(present)} are both set: {why}; keep one.")]
+
+
 def check_together(merged: Mapping[str, EnvEntry], groups: Iterable[tuple[str, ...]]) -> list[Problem]:
     """Variables that only make sense together (HTTP_USERNAME and HTTP_PASSWORD)."""
     problems = []

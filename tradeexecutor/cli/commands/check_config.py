@@ -92,7 +92,7 @@ def _validate(splice: Splice, public_only: bool) -> list[Problem]:
     from tradeexecutor.cli.config_catalogue import build_catalogue, host_path
     from tradeexecutor.cli.main import app
     from tradeexecutor.config import validation as v
-    from tradeexecutor.config.deployment import ExecutionType, required_variables
+    from tradeexecutor.config.deployment import EXCHANGE_ALTERNATIVES, ExecutionType, required_variables
 
     merged = splice.merged
     catalogue = build_catalogue(app, skip_commands={COMMAND_NAME}, base_dir=Path.cwd())
@@ -122,6 +122,9 @@ def _validate(splice: Splice, public_only: bool) -> list[Problem]:
     problems += v.check_required(
         merged, required_variables(execution_type, rpc_variable, chain_label, with_secrets=not public_only)
     )
+    if execution_type is not None and execution_type.is_live:
+        why = "live execution needs the exchange to trade on"
+        problems += v.check_exactly_one(merged, EXCHANGE_ALTERNATIVES, why)
     return v.sort_problems(problems, splice.files)
 
 
