@@ -12,6 +12,7 @@ import typer
 import typer.main
 
 from tradeexecutor.cli.commands import (
+    backtest,
     check_config,
     check_strategy,
     check_universe,
@@ -23,6 +24,7 @@ from tradeexecutor.cli.commands import (
     hello,
     perform_test_trade,
     repair,
+    start,
     version,
 )
 from tradeexecutor.cli.env_files import command_name, extract_env_files, pass_to_command
@@ -57,6 +59,8 @@ app.command("check-universe")(check_universe.check_universe)
 app.command("check-wallet")(check_wallet.check_wallet)
 app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
 app.command("repair")(repair.repair)
+app.command("backtest")(backtest.backtest)
+app.command("start")(start.start)
 app.command("healthcheck")(healthcheck.healthcheck)
 app.add_typer(devchain.app, name="devchain")
 

@@ -41,7 +41,11 @@ StrategyFile = Annotated[
 ]
 StateFile = Annotated[
     Path | None,
-    option("--state-file", "JSON state file. Default: state/<id>.json.", show_default=False),
+    option(
+        "--state-file",
+        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json).",
+        show_default=False,
+    ),
 ]
 Id = Annotated[
     str | None,
@@ -278,18 +282,99 @@ RepairYes = Annotated[
     ),
 ]
 
-# --- deployment: Docker, configuration files ----------------------------------------------------
-# ExecutionType comes from tradeexecutor.config.deployment, which imports nothing heavy.
+# --- backtest -----------------------------------------------------------------------------------
 
-ExecutionTypeOption = Annotated[
+# The choices come from tradeexecutor.config.deployment (no heavy imports), which check-config
+# also uses to decide what a deployment requires.
+ExecutionType = Annotated[
     _ExecutionType | None,
     option(
         "--execution-type",
-        "How trades are executed: uniswap_v2_hot_wallet (live, signed by PRIVATE_KEY) or backtest.",
+        "How to execute trades: backtest (simulated fills over historical candles) or "
+        "uniswap_v2_hot_wallet (live, signed with PRIVATE_KEY).",
         case_sensitive=False,
         show_default=False,
     ),
 ]
+BacktestStart = Annotated[
+    str | None,
+    option(
+        "--backtest-start",
+        "First moment of the backtest, UTC: a date (2024-01-01) or an ISO datetime.",
+        show_default=False,
+    ),
+]
+BacktestEnd = Annotated[
+    str | None,
+    option(
+        "--backtest-end",
+        "End of the backtest (exclusive), UTC: a date (2024-07-01) or an ISO datetime.",
+        show_default=False,
+    ),
+]
+BacktestCandleTimeFrameOverride = Annotated[
+    str | None,
+    option(
+        "--backtest-candle-time-frame-override",
+        "Use candles (and cycles) of this width instead of the strategy's, e.g. 1d for a quick smoke test.",
+        show_default=False,
+    ),
+]
+BacktestStopLossTimeFrameOverride = Annotated[
+    str | None,
+    option(
+        "--backtest-stop-loss-time-frame-override",
+        "Check stop losses on candles of this width; the candle width or wider means on the strategy's candles.",
+        show_default=False,
+    ),
+]
+InitialCash = Annotated[
+    str, option("--initial-cash", "Reserve currency the backtest starts with (e.g. 10000 USDC).")
+]
+CandleData = Annotated[
+    Path | None,
+    option(
+        "--candle-data",
+        "Candles for the backtest: a file BASE-QUOTE-BUCKET.csv|.parquet or a directory in the cache layout. "
+        "Default: --cache-path.",
+        show_default=False,
+    ),
+]
+SyntheticData = Annotated[
+    bool,
+    option(
+        "--synthetic-data",
+        "Backtest on a generated random market for the strategy's pairs instead of candle files.",
+    ),
+]
+SyntheticSeed = Annotated[
+    int, option("--synthetic-seed", "Seed of the synthetic market (same seed, same candles).")
+]
+BacktestSlippageBps = Annotated[
+    str,
+    option(
+        "--backtest-slippage-bps",
+        "Fill every backtest trade this many basis points worse than the mid price.",
+    ),
+]
+BacktestPoolLiquidity = Annotated[
+    str | None,
+    option(
+        "--backtest-pool-liquidity",
+        "Model price impact as a constant-product pool holding this much reserve currency per side.",
+        show_default=False,
+    ),
+]
+Report = Annotated[
+    Path | None,
+    option(
+        "--report",
+        "Write a self-contained HTML report (equity curve, trades) to this path.",
+        show_default=False,
+    ),
+]
+
+# --- deployment: Docker, configuration files ----------------------------------------------------
 Name = Annotated[
     str | None,
     option("--name", "Strategy name shown by /metadata and in reports. Default: the module's NAME."),

@@ -55,8 +55,11 @@ class CycleRunner:
         return PositionManager(ts, self.state, self.pricing_model, self.slippage_bps)
 
     def _unwind_unreturned(self, ts: datetime.datetime, returned: list[TradeExecution], why: str) -> None:
+        pending = self.state.portfolio.pending_trades()
+        if not pending:  # the usual case; checked first because backtests run this every cycle
+            return
         returned_ids = {t.trade_id for t in returned}
-        for trade in self.state.portfolio.pending_trades():
+        for trade in pending:
             if trade.status == TradeStatus.planned and trade.trade_id not in returned_ids:
                 self.state.settle_trade_failure(trade, ts, why)
 

@@ -112,10 +112,16 @@ class AssetIdentifier(_Frozen):
     def to_decimal(self, raw: int) -> Decimal:
         """On-chain integer -> exact human amount.
 
-        Built from its digits rather than with arithmetic: Decimal arithmetic rounds to the
-        context's 28 significant digits, and token amounts can be longer than that.
+        Decimal arithmetic rounds to the context's 28 significant digits and token amounts
+        can be longer than that, so the shift runs in the 100-digit context (any uint256
+        amount fits): exact, and several times cheaper than rebuilding the number from its
+        digit tuple, which matters because valuation converts amounts every cycle. Longer
+        integers still take the digit route.
         """
-        sign, digits, _ = Decimal(raw).as_tuple()
+        value = Decimal(raw)
+        if value.adjusted() < _WIDE.prec:
+            return value.scaleb(-self.decimals, context=_WIDE)
+        sign, digits, _ = value.as_tuple()
         return Decimal((sign, digits, -self.decimals))
 
     def __str__(self) -> str:

@@ -26,10 +26,13 @@ class LedgerKind(StrEnum):
     drift = "drift"  # a small correction found by an audit, with its reason
 
 
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False):
     """One row of the journal; written as a JSON array (field order below) because a
     long-running executor has hundreds of thousands of them and the keys would be most
-    of their size. Only append fields at the end: the position is the format."""
+    of their size. Only append fields at the end: the position is the format.
+
+    It holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
+    the garbage collector from scanning the many of these a long run accumulates."""
 
     entry_id: int
     kind: LedgerKind

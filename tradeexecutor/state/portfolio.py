@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 
 import msgspec
 
@@ -14,7 +15,9 @@ from tradeexecutor.state.reserve import ReserveHolding, ReserveRole
 from tradeexecutor.state.trade import TradeExecution
 
 
-class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
+    """`dict=True` gives instances a __dict__ for unserialised caches (see closed_realised_profit)."""
+
     next_position_id: int = 1
     next_trade_id: int = 1
     reserve_key: str | None = None  # AssetIdentifier.key of the trading reserve currency
@@ -69,7 +72,33 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
             yield from p.trades.values()
 
     def pending_trades(self) -> list[TradeExecution]:
-        return [t for p in self.all_positions() for t in p.trades.values() if t.is_pending]
+        """Pending trades live on open or frozen positions only: a position closes only once
+        none of its trades is pending, and a closed position takes no new trades."""
+        return [
+            t
+            for bucket in (self.open_positions, self.frozen_positions)
+            for p in bucket.values()
+            for t in p.trades.values()
+            if t.is_pending
+        ]
+
+    def closed_realised_profit(self) -> Decimal:
+        """Realised profit of all closed positions, computed incrementally.
+
+        A closed position never changes again and closed positions are only ever added (in
+        insertion order), so the sum is extended with the newly closed ones instead of being
+        recomputed every cycle: recording statistics stays O(open positions).
+        """
+        count, total = self.__dict__.get("_closed_realised", (0, Decimal(0)))
+        closed = self.closed_positions
+        if len(closed) < count:  # replaced wholesale: start over
+            count, total = 0, Decimal(0)
+        if len(closed) > count:
+            for position in islice(closed.values(), count, None):
+                total += position.realised_profit()
+            count = len(closed)
+            self.__dict__["_closed_realised"] = (count, total)
+        return total
 
     # ---- reserves -------------------------------------------------------------------------
 
@@ -83,8 +112,11 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def pending_buys_raw(self) -> int:
         """Reserve committed to buys that have not settled yet."""
+        pending = self.pending_trades()
+        if not pending:  # the usual case, answered without touching the reserve
+            return 0
         reserve = self.reserve_holding().asset
-        return sum(reserve.to_raw(t.planned_reserve) for t in self.pending_trades() if t.is_buy)
+        return sum(reserve.to_raw(t.planned_reserve) for t in pending if t.is_buy)
 
     def free_cash_raw(self) -> int:
         return self.reserve_holding().quantity_raw - self.pending_buys_raw()

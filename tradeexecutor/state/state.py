@@ -390,15 +390,27 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
         self.cycle.completed_count += 1
 
     def record_statistics(self, at: datetime.datetime) -> PortfolioSnapshot:
+        """Record this cycle's figures. One pass over the open and frozen positions: the
+        backtester calls this every cycle."""
         p = self.portfolio
-        live = [*p.open_positions.values(), *p.frozen_positions.values()]
+        holding = p.reserve_holding()
+        realised, unrealised, positions_value = p.closed_realised_profit(), Decimal(0), Decimal(0)
+        for bucket in (p.open_positions, p.frozen_positions):
+            for pos in bucket.values():
+                v, r, u = pos.valuation()
+                positions_value += v
+                realised += r
+                unrealised += u
+        cash = holding.asset.to_decimal(holding.quantity_raw)
+        # pending trades only exist on open or frozen positions: without any, all cash is free
+        live = p.open_positions or p.frozen_positions
         snapshot = PortfolioSnapshot(
             at=require_utc(at),
-            total_equity=p.total_equity(),
-            free_cash=p.free_cash(),
+            total_equity=cash + positions_value,
+            free_cash=holding.asset.to_decimal(holding.quantity_raw - p.pending_buys_raw()) if live else cash,
             open_positions=len(p.open_positions),
-            realised_pnl=sum((pos.realised_profit() for pos in p.all_positions()), Decimal(0)),
-            unrealised_pnl=sum((pos.unrealised_profit() for pos in live), Decimal(0)),
+            realised_pnl=realised,
+            unrealised_pnl=unrealised,
         )
         self.stats.record(snapshot)
         return snapshot

@@ -14,7 +14,10 @@ import msgspec
 from tradeexecutor.state.time import UTCDateTime, require_utc
 
 
-class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
+    """Holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
+    the garbage collector from scanning the many of these a long run accumulates."""
+
     at: UTCDateTime
     total_equity: Decimal
     free_cash: Decimal

@@ -16,6 +16,8 @@ UTCDateTime = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
 
 def require_utc(at: datetime.datetime, what: str = "timestamp") -> datetime.datetime:
     """Reject naive datetimes: a naive time in a ledger is ambiguous forever after."""
+    if at.tzinfo is UTC:  # the common case, checked cheaply: called several times per cycle
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"The {what} {at.isoformat()} has no timezone; use timezone-aware UTC.")
     return at.astimezone(UTC)

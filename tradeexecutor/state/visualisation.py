@@ -12,12 +12,12 @@ MAX_MESSAGES = 1_000
 MAX_POINTS_PER_PLOT = 10_000
 
 
-class VisualisationMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class VisualisationMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     at: UTCDateTime
     text: str
 
 
-class PlotPoint(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class PlotPoint(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     at: UTCDateTime
     value: float
 

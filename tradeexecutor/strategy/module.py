@@ -175,7 +175,7 @@ class StrategyModule:
             self.engine.call_decide_trades,
             self.decide_trades_function,
             input,
-            context=f"at cycle {input.cycle} ({input.timestamp})",
+            context=lambda: f"at cycle {input.cycle} ({input.timestamp})",
         )
         if not isinstance(trades, list):
             hint = "; return [] when there is nothing to trade" if trades is None else ""

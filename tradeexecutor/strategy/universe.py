@@ -49,6 +49,7 @@ class TradingUniverse:
             None if stop_loss_time_bucket is None else TimeBucket.parse(stop_loss_time_bucket)
         )
         self._by_key = {p.key: p for p in self.pairs}
+        self._ticker_cache: dict[tuple[str, str | None], TradingPairIdentifier] = {}
         self._by_ticker: dict[str, list[TradingPairIdentifier]] = {}
         for p in self.pairs:
             self._by_ticker.setdefault(p.ticker.upper(), []).append(p)
@@ -111,7 +112,17 @@ class TradingUniverse:
         return key
 
     def get_pair_by_ticker(self, ticker: str, exchange_slug: str | None = None) -> TradingPairIdentifier:
-        """'WETH-USDC' -> the pair; `exchange_slug` picks one when two exchanges list it."""
+        """'WETH-USDC' -> the pair; `exchange_slug` picks one when two exchanges list it.
+
+        Strategies call this every cycle, so answers are remembered per (ticker, exchange)."""
+        found = self._ticker_cache.get((ticker, exchange_slug))
+        if found is not None:
+            return found
+        found = self._find_by_ticker(ticker, exchange_slug)
+        self._ticker_cache[(ticker, exchange_slug)] = found
+        return found
+
+    def _find_by_ticker(self, ticker: str, exchange_slug: str | None) -> TradingPairIdentifier:
         listed = self._by_ticker.get(ticker.strip().upper(), [])
         matches = [p for p in listed if exchange_slug in (None, p.exchange_slug)]
         if len(matches) == 1:

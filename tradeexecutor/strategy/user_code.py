@@ -49,7 +49,8 @@ def innermost_user_frame(exc: BaseException, strategy_path: Path) -> traceback.F
 
 
 class StrategyRuntimeError(UserError):
-    """A strategy function raised; the message ends with the traceback into the strategy file."""
+    """A strategy function raised; the message ends with the traceback into the strategy file
+    (just the summary line when what it raised is itself a UserError)."""
 
     def __init__(
         self, function: str, strategy_path: Path, original: BaseException, context: str = ""
@@ -62,17 +63,30 @@ class StrategyRuntimeError(UserError):
         where = f"{frame.filename}:{frame.lineno}" if frame else str(self.strategy_path)
         when = f" {context}" if context else ""
         self.summary = f"{function}() in {where} raised {type(original).__name__}{when}: {original}"
-        super().__init__(f"{self.summary}\n{self.user_traceback}".rstrip())
+        if isinstance(original, UserError):
+            # Already one sentence naming what to fix (bad data, an unknown pair): where it
+            # was called from is enough, the executor's frames below it would only distract.
+            self.exit_code = original.exit_code
+            super().__init__(self.summary)
+        else:
+            super().__init__(f"{self.summary}\n{self.user_traceback}".rstrip())
 
 
 def call_user_function(
-    strategy_path: Path, name: str, function: Callable[..., Any], *args: Any, context: str = ""
+    strategy_path: Path,
+    name: str,
+    function: Callable[..., Any],
+    *args: Any,
+    context: str | Callable[[], str] = "",
 ) -> Any:
     """Call a strategy function; anything it raises becomes a `StrategyRuntimeError`.
+
+    `context` may be a callable so that describing the call costs nothing unless it fails
+    (a backtest calls decide_trades tens of thousands of times).
 
     KeyboardInterrupt and SystemExit pass through: they are the operator's, not the strategy's.
     """
     try:
         return function(*args)
     except Exception as e:
-        raise StrategyRuntimeError(name, strategy_path, e, context) from e
+        raise StrategyRuntimeError(name, strategy_path, e, context() if callable(context) else context) from e

@@ -1,0 +1,1 @@
+"""Figures and reports computed from a State: backtest summary, HTML report."""
