@@ -27,6 +27,8 @@ def decide_trades(input):
     return []
 """
 
+BACKTEST = "EXECUTION_TYPE=backtest\nBACKTEST_START=2024-01-01\nBACKTEST_END=2024-02-01\n"
+
 PUBLIC = """\
 # public settings
 STRATEGY_FILE=strategies/example.py
@@ -201,20 +203,30 @@ def test_live_execution_needs_key_and_the_strategy_chains_rpc(workdir: Path, cap
 
 
 def test_backtest_needs_no_secrets(workdir: Path, capsys) -> None:
-    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/example.py\nEXECUTION_TYPE=backtest\n")
+    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/example.py\n" + BACKTEST)
     (workdir / "secret.env").write_text("")
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 0, err
 
 
+def test_backtest_needs_its_date_range(workdir: Path, capsys) -> None:
+    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/example.py\nEXECUTION_TYPE=backtest\n")
+    code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
+    assert code == 1
+    assert [p.split(":")[0] for p in problems(err)] == [
+        "BACKTEST_START is not set",
+        "BACKTEST_END is not set",
+    ]
+
+
 def test_strategy_file_must_exist_and_load(workdir: Path, capsys) -> None:
-    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/missing.py\nEXECUTION_TYPE=backtest\n")
+    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/missing.py\n" + BACKTEST)
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 1
     assert "public.env:1: STRATEGY_FILE='strategies/missing.py':" in err and "does not exist" in err
 
     (workdir / "strategies" / "broken.py").write_text("CHAIN_ID = 'x'\n")
-    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/broken.py\nEXECUTION_TYPE=backtest\n")
+    (workdir / "public.env").write_text("STRATEGY_FILE=strategies/broken.py\n" + BACKTEST)
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 1
     assert "public.env:1: the strategy module cannot be loaded:" in err
@@ -223,7 +235,7 @@ def test_strategy_file_must_exist_and_load(workdir: Path, capsys) -> None:
 
 def test_container_paths_are_checked_on_the_host(workdir: Path, capsys) -> None:
     (workdir / "public.env").write_text(
-        "STRATEGY_FILE=/usr/src/trade-executor/strategies/example.py\nEXECUTION_TYPE=backtest\n"
+        "STRATEGY_FILE=/usr/src/trade-executor/strategies/example.py\n" + BACKTEST
     )
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 0, err

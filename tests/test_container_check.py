@@ -7,13 +7,15 @@ What it proves: the Dockerfile lints (hadolint) and builds from local images onl
 image serves the webhook on the published port 127.0.0.1:19003 -> 3456 (HTTP_HOST=0.0.0.0
 from the image); its HEALTHCHECK (`trade-executor healthcheck`) passes; `podman stop` ends
 it well inside the 10 s grace period; `docker run IMAGE hello`; a `GIT_REVISION` build
-argument shows in `version`; the production compose
+argument shows in `version`; `start --execution-type backtest` runs the example strategy
+in the image (as the non-root user, writing its state volume); the production compose
 service (ports, volumes, user, init, restart, logging, env_file) comes up healthy and
 answers; the demo compose file builds the `demo` target, starts the devchain (anvil +
 Uniswap v2 inside the image), and starts the executor only once the devchain is healthy,
 sharing its volume and network (the probe calls the devchain's RPC before serving).
 
-Until `trade-executor start` is on main, the image's own webhook stack stands in for it
+`start` runs only backtests so far (live execution types are refused), so the long-running
+containers (compose services) run the image's own webhook stack in its place
 (tests/docker/webhook_probe.py): see tests/docker/compose-check.yml and demo-check.yml.
 """
 
@@ -132,6 +134,31 @@ def test_container_check(check: str, tmp_path: Path) -> None:
         text=True,
     )
     assert hello.stdout.strip() == "Hello blockchain", hello.stderr
+
+    if check == "production":  # `start` runs a strategy in the image (backtest: no chain needed)
+        backtest = subprocess.run(
+            [
+                "podman",
+                "run",
+                "--rm",
+                "localhost/project:ci",
+                "start",
+                "--execution-type",
+                "backtest",
+                "--strategy-file",
+                "strategies/sma_crossover.py",
+                "--synthetic-data",
+                "--backtest-start",
+                "2024-01-01",
+                "--backtest-end",
+                "2024-01-02",
+            ],
+            env={**os.environ, **PODMAN_ENV},
+            capture_output=True,
+            text=True,
+        )
+        assert backtest.returncode == 0, backtest.stdout[-2000:] + backtest.stderr[-2000:]
+        assert "State saved to state/sma_crossover-backtest.json" in backtest.stdout
 
     if check == "production":  # the revision is baked in by the build argument
         tag = "localhost/trade-executor:revision-check"

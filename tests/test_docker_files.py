@@ -214,6 +214,8 @@ def test_final_env_file_means_the_same_to_docker_compose(tmp_path: Path, monkeyp
     values = {
         "STRATEGY_FILE": "strategy.py",
         "EXECUTION_TYPE": "backtest",
+        "BACKTEST_START": "2024-01-01",
+        "BACKTEST_END": "2024-07-01",
         "NAME": "ETH-USD SMA on Pancake",  # spaces, no quotes in the output
         "ICON_URL": "https://example.com/i.png?alt=media&x=1#frag",  # ?, &, = and # (no space before it)
         "LONG_DESCRIPTION": 'Quote\'s inside: "fine" (in the middle); 100% = ok',

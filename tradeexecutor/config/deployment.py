@@ -88,6 +88,11 @@ def required_variables(
         Requirement("EXECUTION_TYPE", f"choose how trades are executed ({choices})"),
         Requirement("STRATEGY_FILE", "give the path of the strategy module to run"),
     ]
+    if execution_type is ExecutionType.backtest:
+        required += [
+            Requirement("BACKTEST_START", "a backtest needs the first day of its range, e.g. 2024-01-01"),
+            Requirement("BACKTEST_END", "a backtest needs the end of its range (exclusive), e.g. 2024-07-01"),
+        ]
     if execution_type is not None and execution_type.is_live and with_secrets:
         required.append(
             Requirement("PRIVATE_KEY", f"{execution_type.value} signs trades with the hot wallet's key", True)
