@@ -158,7 +158,8 @@ def test_container_check(check: str, tmp_path: Path) -> None:
             text=True,
         )
         assert backtest.returncode == 0, backtest.stdout[-2000:] + backtest.stderr[-2000:]
-        assert "State saved to state/sma_crossover-backtest.json" in backtest.stdout
+        assert "Sharpe" in backtest.stdout  # the summary table
+        assert "State saved to state/sma_crossover-backtest.json" in backtest.stderr
 
     if check == "production":  # the revision is baked in by the build argument
         tag = "localhost/trade-executor:revision-check"
