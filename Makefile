@@ -15,7 +15,7 @@ export POETRY_VIRTUALENVS_IN_PROJECT := true
 export POETRY_NO_INTERACTION := 1
 unexport VIRTUAL_ENV
 
-.PHONY: deps demo test lint bench clean
+.PHONY: deps demo test lint bench docs clean
 
 $(POETRY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11 (or newer) and re-run make.")'
@@ -42,6 +42,9 @@ lint: deps
 
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+docs: deps
+	$(VENV)/bin/python -m tradeexecutor.cli.reference > docs/cli-reference.md
 
 bench: deps
 	@for f in benchmarks/*.py; do echo "== $$f"; $(VENV)/bin/python $$f || exit 1; done

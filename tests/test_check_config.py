@@ -145,7 +145,7 @@ def test_every_problem_is_listed_and_nothing_is_written(workdir: Path, capsys) -
     found = problems(err)
     expected = [
         "public.env:1: unknown variable STRATEGY_FLE: did you mean STRATEGY_FILE?",
-        "public.env:2: EXECUTION_TYPE='uniswap_v3': 'uniswap_v3' is not one of 'uniswap_v2_hot_wallet', 'backtest'.",
+        "public.env:2: EXECUTION_TYPE='uniswap_v3': use one of 'uniswap_v2_hot_wallet', 'dummy', 'backtest'.",
         "public.env:3: HTTP_PORT='abc': Input should be a valid integer",
         "public.env:4: HTTP_ENABLED='maybe': Input should be a valid boolean",
         "public.env:5: MAX_SLIPPAGE='20000': Input should be less than or equal to 9999.",
@@ -355,13 +355,42 @@ def test_live_execution_needs_exactly_one_exchange(workdir: Path, capsys) -> Non
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 1
     assert problems(err) == [
-        "None of DEPLOYMENT_FILE or EXCHANGE_SLUG is set: live execution needs the exchange to trade on; "
+        "None of DEPLOYMENT_FILE or EXCHANGE_SLUG is set: uniswap_v2_hot_wallet needs the exchange to trade on; "
         "set one in the public file."
     ]
     (workdir / "public.env").write_text(public + "DEPLOYMENT_FILE=state/devchain.json\n")
     code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
     assert code == 1
     assert problems(err) == [
-        "public.env:4: DEPLOYMENT_FILE and EXCHANGE_SLUG are both set: live execution needs the exchange "
+        "public.env:4: DEPLOYMENT_FILE and EXCHANGE_SLUG are both set: uniswap_v2_hot_wallet needs the exchange "
         "to trade on; keep one."
     ]
+
+
+def test_execution_types_are_the_ones_start_accepts() -> None:
+    from tradeexecutor.cli.live_start import LIVE_EXECUTION_TYPES
+    from tradeexecutor.config.deployment import ExecutionType
+
+    assert {t.value for t in ExecutionType} == {*LIVE_EXECUTION_TYPES, "backtest"}
+
+
+def test_paper_trading_needs_the_chain_but_no_key(workdir: Path, capsys) -> None:
+    public = (workdir / "public.env").read_text().replace("uniswap_v2_hot_wallet", "dummy")
+    (workdir / "public.env").write_text(public)
+    (workdir / "secret.env").write_text("")
+    code, _, err = check(capsys, "--env-file", "public.env", "--env-file", "secret.env")
+    assert code == 1
+    assert [p.split(":")[0] for p in problems(err)] == ["JSON_RPC_BINANCE is not set"]
+
+
+def test_env_only_variables_of_the_cli_reference_are_known(workdir: Path) -> None:
+    import re
+
+    from tradeexecutor.cli.config_catalogue import build_catalogue
+    from tradeexecutor.cli.main import app
+    from tradeexecutor.cli.reference import HEADER
+
+    catalogue = build_catalogue(app, skip_commands={"check-config"}, base_dir=workdir)
+    documented = re.findall(r"`([A-Z][A-Z0-9_]+)`", HEADER)
+    assert len(documented) > 5
+    assert [n for n in documented if catalogue.lookup(n) is None] == []

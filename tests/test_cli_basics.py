@@ -135,3 +135,11 @@ def test_malformed_env_file_names_file_and_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{env_file}:2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    """docs/cli-reference.md documents every command and option; regenerate with `make docs`."""
+    from tradeexecutor.cli.reference import render
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "cli-reference.md"
+    assert path.read_text() == render(), "docs/cli-reference.md is stale: run `make docs`"

@@ -18,7 +18,6 @@ from tradeexecutor.devchain.tooling import uniswap_artifact
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.abi import ERC20, UNISWAP_V2_FACTORY, UNISWAP_V2_PAIR, UNISWAP_V2_ROUTER, abi
 from tradeexecutor.ethereum.uniswap_v2.deployment import UniswapV2DeploymentFile
-from tradeexecutor.ethereum.uniswap_v2.swap import swap_exact_in
 
 UNISWAP_INIT_CODE_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
 
@@ -63,22 +62,15 @@ def test_deployment_prices_and_funding(devchain) -> None:
     assert web3.eth.get_balance(d.hot_wallet) == 100 * 10**18
 
 
-def test_router_swap_from_hot_wallet(devchain) -> None:
-    d = devchain.deployment
-    usdc, weth = d.token("USDC"), d.token("WETH")
-    result = swap_exact_in(
-        devchain.web3,
-        devchain.hot_wallet,
-        d.router,
-        d.pair("WETH", "USDC").address,
-        usdc.address,
-        weth.address,
-        100 * 10**6,
-    )
-    assert result.amount_in == 100 * 10**6
-    price = Decimal(result.amount_in) / 10**6 / (Decimal(result.amount_out) / 10**18)
-    assert Decimal(2000) < price < Decimal(2010)  # 0.3 % LP fee plus a little price impact
-    assert 80_000 < result.gas_used < 150_000
+def test_router_swap_from_hot_wallet(eth) -> None:
+    """The devchain's pools trade through the product's own swap pipeline at the seeded price."""
+    pair = eth.pairs["WETH-USDC"]
+    plan = eth.routing.plan_buy(pair, 100 * 10**6, eth.wallet.address)
+    outcome = eth.executor.execute(plan, on_signed=eth.recorded.append).raise_for_status()
+    assert outcome.reserve_amount == 100 * 10**6
+    price = Decimal(outcome.reserve_amount) / 10**6 / (Decimal(outcome.base_amount) / 10**18)
+    assert Decimal(2000) < price < Decimal(2010), price  # 0.3 % LP fee plus a little price impact
+    assert 80_000 < outcome.gas_used < 150_000, outcome.gas_used
 
 
 def test_deployment_file_round_trip(devchain, tmp_path: Path) -> None:
@@ -221,16 +213,39 @@ def test_devchain_up_leaves_no_anvil_behind(tmp_path: Path, sig: signal.Signals)
             proc.wait()
 
 
-def test_demo_swaps_and_exits_cleanly() -> None:
-    before = _anvil_pids()
-    result = subprocess.run(
-        [sys.executable, "-c", "from tradeexecutor.cli.main import run; run(['demo'])"],
-        capture_output=True,
+def test_demo_trades_live_and_exits_cleanly(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tradeexecutor.cli.main import run; run()",
+            "demo",
+            "--max-cycles",
+            "1",
+            "--http-port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
+        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    for needle in ("amount in   100 USDC", "amount out", "price", "gas used", "tx hash     0x"):
-        assert needle in result.stdout
+    children: set[int] = set()
+    while proc.poll() is None:  # remember the demo's anvil so we can check it is gone afterwards
+        children |= _anvil_pids(parent=proc.pid)
+        time.sleep(0.05)
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 0, stderr
+    assert f"http://127.0.0.1:{port}/status" in stdout
+    assert "Demo stopped" in stdout
+    assert "Cycle 1 for" in stderr
+    assert children, "the demo never started anvil"
     time.sleep(0.2)
-    assert not {p for p in _anvil_pids() - before if _alive(p)}
+    assert not {p for p in children if _alive(p)}
+    from tradeexecutor.state.store import JSONFileStore
+
+    with JSONFileStore(tmp_path / "state/demo/demo.json", read_only=True) as store:
+        assert store.load().cycle.completed_count == 1

@@ -84,12 +84,12 @@ def test_start_with_backtest_execution_type_is_the_same_run(tmp_path: Path) -> N
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
 
 
-def test_start_refuses_live_execution_for_now(capsys) -> None:
+def test_start_needs_an_execution_type_and_a_strategy(capsys) -> None:
     code, _, err = invoke(["start", "--execution-type=uniswap_v2_hot_wallet"], capsys)
     assert code == 1
-    assert "live execution is not available yet" in err
+    assert "No strategy file given" in err
     code, _, err = invoke(["start"], capsys)
-    assert code == 1 and "--execution-type backtest" in err
+    assert code == 1 and "uniswap_v2_hot_wallet (live), dummy (paper trading) or backtest" in err
 
 
 def test_hand_checked_backtest_through_the_cli(tmp_path: Path, capsys) -> None:

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from tradeexecutor.config.deployment import ExecutionType as _ExecutionType
 from tradeexecutor.ethereum.settings import ApprovalMode as _ApprovalMode
 from tradeexecutor.ethereum.settings import GasPriceMethod as _GasPriceMethod
 
@@ -254,7 +253,7 @@ MaxDataDelayMinutes = Annotated[
     int,
     option(
         "--max-data-delay-minutes",
-        "check-universe fails when the newest candle opened longer ago than this.",
+        "Newest candle may be at most this old: check-universe fails, and a live cycle refuses to trade.",
         min=1,
     ),
 ]
@@ -284,15 +283,11 @@ RepairYes = Annotated[
 
 # --- backtest -----------------------------------------------------------------------------------
 
-# The choices come from tradeexecutor.config.deployment (no heavy imports), which check-config
-# also uses to decide what a deployment requires.
 ExecutionType = Annotated[
-    _ExecutionType | None,
+    str | None,
     option(
         "--execution-type",
-        "How to execute trades: backtest (simulated fills over historical candles) or "
-        "uniswap_v2_hot_wallet (live, signed with PRIVATE_KEY).",
-        case_sensitive=False,
+        "How to execute trades: uniswap_v2_hot_wallet (live), dummy (paper: chain prices, nothing sent) or backtest.",
         show_default=False,
     ),
 ]
@@ -374,23 +369,72 @@ Report = Annotated[
     ),
 ]
 
-# --- deployment: Docker, configuration files ----------------------------------------------------
-Name = Annotated[
+# --- live loop (start) --------------------------------------------------------------------------
+
+StrategyName = Annotated[
     str | None,
-    option("--name", "Strategy name shown by /metadata and in reports. Default: the module's NAME."),
+    option("--name", "Strategy name shown in /metadata, Discord and dashboards.", show_default=False),
 ]
 ShortDescription = Annotated[
-    str | None,
-    option("--short-description", "One-line description. Default: the module's SHORT_DESCRIPTION."),
+    str | None, option("--short-description", "One-line description for /metadata.", show_default=False)
 ]
 LongDescription = Annotated[
-    str | None,
-    option("--long-description", "Longer description. Default: the module's LONG_DESCRIPTION."),
+    str | None, option("--long-description", "Longer description for /metadata.", show_default=False)
 ]
 IconUrl = Annotated[
     str | None,
-    option("--icon-url", "Square logo image URL shown by front ends. Default: the module's ICON_URL."),
+    option("--icon-url", "Square logo image URL for /metadata and dashboards.", show_default=False),
 ]
+CycleDurationOverride = Annotated[
+    str | None,
+    option(
+        "--cycle-duration",
+        "Run decide_trades this often instead of the strategy's TRADING_STRATEGY_CYCLE (1m ... 7d).",
+        show_default=False,
+    ),
+]
+CycleOffsetMinutes = Annotated[
+    float,
+    option(
+        "--cycle-offset-minutes",
+        "Minutes after each cycle timestamp to run it, so the candle that just closed is in the data.",
+        "--tick-offset-minutes",
+        min=0,
+    ),
+]
+StopLossCheckFrequency = Annotated[
+    str,
+    option(
+        "--stop-loss-check-frequency",
+        "How often to check stop losses and take profits between cycles: 30s, 1m, 5m, 1h; none to disable.",
+    ),
+]
+TradeImmediately = Annotated[
+    bool,
+    option("--trade-immediately", "Run the cycle that is due now at start instead of waiting for the next."),
+]
+MaxCycles = Annotated[
+    int | None,
+    option("--max-cycles", "Stop after this many cycles (exit 0).", min=1, show_default=False),
+]
+RunSingleCycle = Annotated[
+    bool,
+    option(
+        "--run-single-cycle",
+        "Run the due cycle now and exit: 0 on success, 1 on failure (for cron-style runs and checks).",
+    ),
+]
+WatchdogTimeout = Annotated[
+    str | None,
+    option(
+        "--watchdog-timeout",
+        "Alert when one cycle runs longer than this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
+        show_default=False,
+    ),
+]
+
+# --- deployment: Docker, configuration files ----------------------------------------------------
+
 HealthcheckTimeout = Annotated[
     float, option("--healthcheck-timeout", "Seconds to wait for the webhook's /health answer.", min=0.1)
 ]

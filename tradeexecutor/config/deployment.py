@@ -1,6 +1,8 @@
 """What a deployment needs: execution types and the variables each one requires.
 
-Kept free of heavy imports: `cli/options.py` imports it and `--help` must stay fast.
+`check-config` decides from here what a configuration must contain. The names of the
+execution types are those `trade-executor start` accepts (cli/live_start.py and the backtest
+branch of cli/commands/start.py; a test keeps the two in step). No heavy imports.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ class ExecutionType(StrEnum):
     """How the executor turns decided trades into fills."""
 
     uniswap_v2_hot_wallet = "uniswap_v2_hot_wallet"  # live: router swaps signed with PRIVATE_KEY
+    dummy = "dummy"  # paper trading: prices from the chain, fills booked, nothing sent
     backtest = "backtest"  # simulated fills on historical candles
 
     @property
-    def is_live(self) -> bool:
+    def uses_chain(self) -> bool:
+        """Reads prices from a node and an exchange (live and paper trading)."""
         return self is not ExecutionType.backtest
+
+    @property
+    def signs(self) -> bool:
+        """Sends transactions from the hot wallet."""
+        return self is ExecutionType.uniswap_v2_hot_wallet
 
 
 # The image's working directory: compose mounts strategies/, state/ and cache/ under it, so
@@ -37,6 +46,7 @@ RUNTIME_VARIABLES = (
     "GIT_REVISION",  # overrides the revision baked into the image (tradeexecutor/version.py)
     "ANVIL_BINARY",  # devchain: the anvil binary to run
     "TRADE_EXECUTOR_NODE_MODULES",  # devchain: where the npm tooling is
+    "TS_PUBLIC_STRATEGIES",  # fleet dashboard: JSON list of {id, name, url}
     "TZ",
     "PYTHONUNBUFFERED",
     "PYTHONFAULTHANDLER",
@@ -93,14 +103,14 @@ def required_variables(
             Requirement("BACKTEST_START", "a backtest needs the first day of its range, e.g. 2024-01-01"),
             Requirement("BACKTEST_END", "a backtest needs the end of its range (exclusive), e.g. 2024-07-01"),
         ]
-    if execution_type is not None and execution_type.is_live and with_secrets:
+    if execution_type is not None and execution_type.signs and with_secrets:
         required.append(
             Requirement("PRIVATE_KEY", f"{execution_type.value} signs trades with the hot wallet's key", True)
         )
-        if rpc_variable is not None:
-            required.append(
-                Requirement(
-                    rpc_variable, f"the strategy trades on {chain_label}: give its JSON-RPC node URL(s)", True
-                )
+    if execution_type is not None and execution_type.uses_chain and with_secrets and rpc_variable is not None:
+        required.append(
+            Requirement(
+                rpc_variable, f"the strategy trades on {chain_label}: give its JSON-RPC node URL(s)", True
             )
+        )
     return required

@@ -48,9 +48,15 @@ def start_devchain(
     hot_wallet_gas: Decimal = Decimal(100),
     hot_wallet_reserve: Decimal = Decimal(10_000),
     block_time: float | None = None,
+    genesis_timestamp: int | None = None,
 ) -> Devchain:
-    """Start a fresh chain with a funded hot wallet; stop() (or `with`) tears it down."""
-    anvil = AnvilProcess(port=port, chain_id=ANVIL_CHAIN_ID, block_time=block_time)
+    """Start a fresh chain with a funded hot wallet; stop() (or `with`) tears it down.
+
+    `genesis_timestamp` starts the chain's clock in the past, so history can be replayed at
+    past timestamps (see MarketSimulator.backfill).
+    """
+    extra = ("--timestamp", str(genesis_timestamp)) if genesis_timestamp is not None else ()
+    anvil = AnvilProcess(port=port, chain_id=ANVIL_CHAIN_ID, block_time=block_time, extra_args=extra)
     url = anvil.start()
     try:
         web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))

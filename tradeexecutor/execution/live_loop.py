@@ -68,6 +68,7 @@ class LoopSettings:
     trade_immediately: bool = False
     max_cycles: int | None = None
     stay_up_after_halt: bool = True
+    single_cycle: bool = False  # --run-single-cycle: the due cycle now (if not done yet), then exit
     watchdog_timeout: datetime.timedelta | None = None
     retry_delay: datetime.timedelta = datetime.timedelta(seconds=30)
 
@@ -108,11 +109,11 @@ class Watchdog(threading.Thread):
         self, run_state: RunState, reporter: Reporter, timeout: float, stop: threading.Event
     ) -> None:
         super().__init__(name="cycle-watchdog", daemon=True)
-        self.run_state, self.reporter, self.timeout, self._stop = run_state, reporter, timeout, stop
+        self.run_state, self.reporter, self.timeout, self.stop_event = run_state, reporter, timeout, stop
         self._alerted: int | None = None
 
     def run(self) -> None:
-        while not self._stop.wait(min(5.0, self.timeout / 4)):
+        while not self.stop_event.wait(min(5.0, self.timeout / 4)):
             s = self.run_state.snapshot
             if s.cycle_started_at is None or s.current_cycle == self._alerted:
                 continue
@@ -284,6 +285,12 @@ class LiveLoop:
         first_eligible = self._due_cycle(start)
         if not s.trade_immediately:
             first_eligible += s.cycle_duration.timedelta
+        if s.single_cycle:
+            # the due cycle or nothing, never a wait for the next one
+            due = self._due_cycle(start)
+            if self._already_done(due):
+                logger.info("The cycle at %s is already completed; nothing to run.", due.isoformat())
+                return LoopOutcome.finished
         while not self.stop.is_set():
             now = self.clock()
             ts = self._due_cycle(now)

@@ -110,8 +110,13 @@ def _validate(splice: Splice, public_only: bool) -> list[Problem]:
 
     bad_names = {p.name for p in value_problems}
     execution_type = None
-    if "EXECUTION_TYPE" in merged and "EXECUTION_TYPE" not in bad_names:
-        execution_type = ExecutionType(merged["EXECUTION_TYPE"].value.lower())
+    kind = merged.get("EXECUTION_TYPE")
+    if kind is not None and kind.value and "EXECUTION_TYPE" not in bad_names:
+        try:
+            execution_type = ExecutionType(kind.value.strip().lower())
+        except ValueError:
+            choices = ", ".join(repr(t.value) for t in ExecutionType)
+            problems.append(v.Problem(kind, f"EXECUTION_TYPE={kind.value!r}: use one of {choices}."))
 
     rpc_variable = chain_label = None
     strategy = merged.get("STRATEGY_FILE")
@@ -122,8 +127,8 @@ def _validate(splice: Splice, public_only: bool) -> list[Problem]:
     problems += v.check_required(
         merged, required_variables(execution_type, rpc_variable, chain_label, with_secrets=not public_only)
     )
-    if execution_type is not None and execution_type.is_live:
-        why = "live execution needs the exchange to trade on"
+    if execution_type is not None and execution_type.uses_chain:
+        why = f"{execution_type.value} needs the exchange to trade on"
         problems += v.check_exactly_one(merged, EXCHANGE_ALTERNATIVES, why)
     return v.sort_problems(problems, splice.files)
 

@@ -1,12 +1,20 @@
-"""`trade-executor start`: run a strategy. For now only `--execution-type backtest`.
+"""`trade-executor start`: run a strategy live (hot wallet or paper) or as a backtest.
 
-Live execution types are added here later; the backtest branch calls the same function as
-`trade-executor backtest`, so the two runs are identical.
+`--execution-type backtest` runs exactly what `trade-executor backtest` runs;
+`uniswap_v2_hot_wallet` trades from the hot wallet; `dummy` prices from the chain and
+books paper fills without sending anything. The live wiring is in `cli/live_start.py`.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from tradeexecutor.cli.options import (
+    ApprovalModeOption,
     BacktestCandleTimeFrameOverride,
     BacktestEnd,
     BacktestPoolLiquidity,
@@ -15,27 +23,112 @@ from tradeexecutor.cli.options import (
     BacktestStopLossTimeFrameOverride,
     CachePath,
     CandleData,
+    CandleStartBlock,
+    ConfirmationBlockCount,
+    ConfirmationTimeout,
+    CycleDurationOverride,
+    CycleOffsetMinutes,
+    DiscordErrorWebhookUrl,
+    DiscordWebhookUrl,
+    ExchangeSlug,
     ExecutionType,
+    FileLogLevel,
+    GasPriceMethodOption,
+    Heartbeat,
+    HttpCorsOrigins,
+    HttpEnabled,
+    HttpHost,
+    HttpPassword,
+    HttpPort,
+    HttpUsername,
+    IconUrl,
     Id,
     InitialCash,
+    LogFileDir,
+    LogLevel,
+    LogstashServer,
+    LongDescription,
+    MaxCycles,
+    MaxDataDelayMinutes,
+    MaxSlippage,
+    MinGasBalance,
+    OptionalDeploymentFile,
     Report,
+    RunSingleCycle,
+    SentryDsn,
+    ShortDescription,
     StateFile,
+    StatsdHost,
+    StatsdPort,
+    StatsdPrefix,
+    StopLossCheckFrequency,
     StrategyFile,
+    StrategyName,
     SyntheticData,
     SyntheticSeed,
+    TokenAddresses,
+    TradeImmediately,
+    WatchdogTimeout,
 )
 from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.settings import ApprovalMode, GasPriceMethod
+
+# start never requires a data delay limit: the check is on only when it is given
+OptionalMaxDataDelayMinutes = Annotated[int | None, MaxDataDelayMinutes.__metadata__[0]]
 
 
 def start(
     execution_type: ExecutionType = None,
     strategy_file: StrategyFile = None,
-    backtest_start: BacktestStart = None,
-    backtest_end: BacktestEnd = None,
     state_file: StateFile = None,
     id: Id = None,
+    cache_path: CachePath = Path("cache"),
+    name: StrategyName = None,
+    short_description: ShortDescription = None,
+    long_description: LongDescription = None,
+    icon_url: IconUrl = None,
+    # live: exchange and execution
+    deployment_file: OptionalDeploymentFile = None,
+    exchange_slug: ExchangeSlug = None,
+    token_addresses: TokenAddresses = None,
+    candle_start_block: CandleStartBlock = None,
+    gas_price_method: GasPriceMethodOption = GasPriceMethod.auto,
+    max_slippage: MaxSlippage = 50,
+    approval_mode: ApprovalModeOption = ApprovalMode.exact,
+    confirmation_block_count: ConfirmationBlockCount = 1,
+    confirmation_timeout: ConfirmationTimeout = 300.0,
+    min_gas_balance: MinGasBalance = None,
+    # live: scheduling
+    cycle_duration: CycleDurationOverride = None,
+    cycle_offset_minutes: CycleOffsetMinutes = 0.0,
+    max_data_delay_minutes: OptionalMaxDataDelayMinutes = None,
+    stop_loss_check_frequency: StopLossCheckFrequency = "1m",
+    trade_immediately: TradeImmediately = False,
+    max_cycles: MaxCycles = None,
+    run_single_cycle: RunSingleCycle = False,
+    watchdog_timeout: WatchdogTimeout = None,
+    # live: webhook, logging and reporting
+    http_enabled: HttpEnabled = True,
+    http_host: HttpHost = "127.0.0.1",
+    http_port: HttpPort = 3456,
+    http_username: HttpUsername = None,
+    http_password: HttpPassword = None,
+    http_cors_origins: HttpCorsOrigins = None,
+    log_level: LogLevel = "info",
+    file_log_level: FileLogLevel = "info",
+    log_file_dir: LogFileDir = Path("logs"),
+    discord_webhook_url: DiscordWebhookUrl = None,
+    discord_error_webhook_url: DiscordErrorWebhookUrl = None,
+    logstash_server: LogstashServer = None,
+    statsd_host: StatsdHost = None,
+    statsd_port: StatsdPort = 8125,
+    statsd_prefix: StatsdPrefix = "trade_executor",
+    heartbeat: Heartbeat = None,
+    sentry_dsn: SentryDsn = None,
+    # backtest (and paper trading's starting cash)
+    backtest_start: BacktestStart = None,
+    backtest_end: BacktestEnd = None,
     candle_data: CandleData = None,
-    cache_path: CachePath = None,  # type: ignore[assignment]
     synthetic_data: SyntheticData = False,
     synthetic_seed: SyntheticSeed = 0,
     backtest_candle_time_frame_override: BacktestCandleTimeFrameOverride = None,
@@ -45,17 +138,90 @@ def start(
     backtest_pool_liquidity: BacktestPoolLiquidity = None,
     report: Report = None,
 ) -> None:
-    """Run a strategy module: --execution-type backtest runs it over historical or synthetic candles."""
+    """Run a strategy: live from the hot wallet (uniswap_v2_hot_wallet), paper (dummy) or as a backtest."""
     raw = dict(locals())
     kind = (execution_type or "").strip().lower()
     if not kind:
         raise UserError(
-            "No --execution-type given; pass --execution-type backtest (live execution is not available yet)."
+            "No --execution-type given; use uniswap_v2_hot_wallet (live), dummy (paper trading) or backtest."
         )
-    if kind != "backtest":
-        raise UserError(
-            f"Execution type {kind!r}: live execution is not available yet; use --execution-type backtest."
-        )
-    from tradeexecutor.cli.backtest_cli import BACKTEST_OPTION_NAMES, backtest_cli, build_options
+    if kind == "backtest":
+        from tradeexecutor.cli.backtest_cli import BACKTEST_OPTION_NAMES, backtest_cli, build_options
 
-    backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
+        backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
+        return
+
+    from tradeexecutor.cli.backtest_cli import parse_decimal
+    from tradeexecutor.cli.durations import parse_interval
+    from tradeexecutor.cli.live_start import LiveOptions, run_live
+    from tradeexecutor.cli.monitoring import MonitoringOptions
+    from tradeexecutor.ethereum.settings import ExecutionSettings
+    from tradeexecutor.strategy.cycle import CycleDuration
+
+    if strategy_file is None:
+        raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
+    if not strategy_file.exists():
+        raise UserError(f"The strategy file {strategy_file} does not exist; check --strategy-file.")
+    executor_id = id or strategy_file.stem
+    cycle = None
+    if cycle_duration:
+        try:
+            cycle = CycleDuration.parse(cycle_duration)
+        except ValueError as e:
+            raise UserError(f"--cycle-duration: {e}") from None
+    from datetime import timedelta
+
+    options = LiveOptions(
+        execution_type=kind,
+        strategy_file=strategy_file,
+        state_file=state_file or Path("state") / f"{executor_id}.json",
+        executor_id=executor_id,
+        cache_path=cache_path,
+        deployment_file=deployment_file,
+        exchange_slug=exchange_slug,
+        token_addresses=token_addresses,
+        candle_start_block=candle_start_block,
+        execution=ExecutionSettings(
+            gas_price_method=gas_price_method,
+            max_slippage_bps=max_slippage,
+            approval_mode=approval_mode,
+            confirmation_block_count=confirmation_block_count,
+            confirmation_timeout=confirmation_timeout,
+            min_gas_balance=min_gas_balance,
+        ),
+        cycle_duration=cycle,
+        cycle_offset_minutes=cycle_offset_minutes,
+        max_data_delay=timedelta(minutes=max_data_delay_minutes) if max_data_delay_minutes else None,
+        stop_loss_check_frequency=parse_interval(stop_loss_check_frequency, "--stop-loss-check-frequency"),
+        trade_immediately=trade_immediately,
+        max_cycles=max_cycles,
+        run_single_cycle=run_single_cycle,
+        watchdog_timeout=parse_interval(watchdog_timeout, "--watchdog-timeout"),
+        name=name,
+        short_description=short_description,
+        long_description=long_description,
+        icon_url=icon_url,
+        initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        monitoring=MonitoringOptions(
+            log_level=log_level,
+            file_log_level=None if file_log_level.lower() == "none" else file_log_level,
+            log_file_dir=log_file_dir,
+            http_enabled=http_enabled,
+            http_host=http_host,
+            http_port=http_port,
+            http_username=http_username,
+            http_password=http_password,
+            http_cors_origins=http_cors_origins,
+            discord_webhook_url=discord_webhook_url,
+            discord_error_webhook_url=discord_error_webhook_url,
+            logstash_server=logstash_server,
+            statsd_host=statsd_host,
+            statsd_port=statsd_port,
+            statsd_prefix=statsd_prefix,
+            heartbeat=heartbeat,
+            sentry_dsn=sentry_dsn,
+        ),
+    )
+    code = run_live(options)
+    if code:
+        raise typer.Exit(code)

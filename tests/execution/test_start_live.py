@@ -1,0 +1,247 @@
+"""`trade-executor start` as operators run it: a real process, a real chain, real HTTP.
+
+One dedicated devchain per module with 20 minutes of simulated market history (the
+session chain cannot replay the past), the executor started as a subprocess, and its
+webhook polled over loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tradeexecutor.state.store import JSONFileStore
+
+BUY_ONCE = """
+TRADING_STRATEGY_ENGINE_VERSION = "0.1"
+TRADING_STRATEGY_CYCLE = "1m"
+RESERVE_CURRENCY = "USDC"
+CHAIN_ID = 31337
+TRADING_PAIRS = ["WETH-USDC"]
+NAME = "Buy once"
+
+def create_trading_universe(input):
+    return input.create_universe()
+
+def decide_trades(input):
+    pm = input.position_manager
+    pair = input.universe.get_pair_by_ticker("WETH-USDC")
+    if pm.get_current_position_for_pair(pair) is None and input.universe.latest_close(pair):
+        return pm.open_1x_long(pair, 100, stop_loss_pct=0.5, notes="e2e buy")
+    return []
+"""
+
+RAISES = BUY_ONCE.replace(
+    "def decide_trades(input):\n",
+    "def decide_trades(input):\n    raise ValueError('strategy bug on purpose')\n",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def market_chain() -> Iterator[object]:
+    from tradeexecutor.devchain.chain import start_devchain
+    from tradeexecutor.devchain.market import MarketSimulator
+
+    with start_devchain(genesis_timestamp=int(time.time()) - 21 * 60) as chain:
+        MarketSimulator(chain.web3, chain.deployment, seed=7).backfill(20)
+        yield chain
+
+
+@pytest.fixture()
+def executor(market_chain, tmp_path: Path):
+    """Run `trade-executor start` in tmp_path against the module chain."""
+    deployment = tmp_path / "devchain.json"
+    market_chain.deployment.write(deployment)
+    env = {
+        **os.environ,
+        "PRIVATE_KEY": market_chain.hot_wallet.key.to_0x_hex(),
+        "JSON_RPC_ANVIL": market_chain.rpc_url,
+        "DEPLOYMENT_FILE": str(deployment),
+        "HEARTBEAT": "none",
+    }
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(
+        strategy: str, *args: str, wait: bool = True, **kw
+    ) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
+        path = tmp_path / "strategy.py"
+        path.write_text(strategy)
+        cmd = [
+            sys.executable,
+            "-c",
+            "from tradeexecutor.cli.main import run; run()",
+            "start",
+            "--execution-type",
+            kw.pop("execution_type", "uniswap_v2_hot_wallet"),
+            "--strategy-file",
+            str(path),
+            "--state-file",
+            str(tmp_path / "state.json"),
+            *args,
+        ]
+        if wait:
+            return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.Popen(
+            cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _get(port: int, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last: {last}")
+
+
+def _load(path: Path):
+    with JSONFileStore(path, read_only=True) as store:
+        return store.load()
+
+
+def test_single_cycle_trades_from_the_hot_wallet_and_restart_does_not_repeat(
+    executor, tmp_path, market_chain
+) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled")
+    assert result.returncode == 0, result.stderr
+    state = _load(tmp_path / "state.json")
+    assert state.cycle.completed_count == 1
+    [position] = state.portfolio.open_positions.values()
+    [trade] = position.trades.values()
+    assert trade.status == "success" and trade.notes == "e2e buy"
+    assert trade.blockchain_transactions[-1].status == "success"
+    web3 = market_chain.web3
+    nonce = web3.eth.get_transaction_count(market_chain.hot_wallet.address)
+
+    again = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled")
+    assert again.returncode == 0, again.stderr
+    assert _load(tmp_path / "state.json").cycle.completed_count == 1  # the same cycle was not run twice
+    assert web3.eth.get_transaction_count(market_chain.hot_wallet.address) == nonce
+
+
+def test_failing_strategy_halts_but_webhook_stays_up_until_sigterm(executor, tmp_path) -> None:
+    port = _free_port()
+    proc = executor(RAISES, "--trade-immediately", "--http-port", str(port), wait=False)
+    status = _wait_for(
+        lambda: (s := _get(port, "/status")[1]) and s["executor_running"] is False and s,
+        what="/status to report the halt",
+    )
+    assert "strategy bug on purpose" in status["exception"]["message"]
+    assert "strategy.py" in status["exception"]["traceback"]  # points into the user's file
+    code, health = _get(port, "/health")
+    assert code == 503 and "halted" in health["reason"]
+    assert _get(port, "/ping") == (200, {"ping": "pong"})
+    time.sleep(0.5)
+    assert proc.poll() is None  # still up after the trading crash
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert _load(tmp_path / "state.json").cycle.completed_count == 0
+
+
+def test_status_positions_and_state_while_running(executor, tmp_path) -> None:
+    port = _free_port()
+    proc = executor(BUY_ONCE, "--trade-immediately", "--http-port", str(port), wait=False)
+    status = _wait_for(lambda: (s := _get(port, "/status")[1])["completed_cycle"] == 1 and s, what="cycle 1")
+    assert status["executor_running"] and status["exception"] is None
+    assert status["trades_succeeded"] == 1
+    assert _get(port, "/health")[0] == 200
+    code, positions = _get(port, "/positions")
+    assert code == 200 and positions["positions"][0]["pair"] == "WETH-USDC"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/state", timeout=5) as r:
+        served = r.read()
+    assert served == (tmp_path / "state.json").read_bytes()  # exactly the last save
+    assert (
+        "PRIVATE_KEY" not in served.decode() and os.environ.get("PRIVATE_KEY", "nope") not in served.decode()
+    )
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(20) == 0
+
+
+def test_second_executor_on_the_same_state_is_refused(executor, tmp_path) -> None:
+    port = _free_port()
+    first = executor(BUY_ONCE, "--http-port", str(port), wait=False)
+    _wait_for(lambda: _get(port, "/ping")[0] == 200, what="the first executor")
+    second = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled")
+    assert second.returncode == 1
+    assert f"PID {first.pid}" in second.stderr or str(first.pid) in second.stderr
+    assert "Traceback" not in second.stderr
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(20) == 0
+
+
+def test_port_in_use_is_one_sentence(executor) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = executor(BUY_ONCE, "--run-single-cycle", "--http-port", str(port))
+    assert result.returncode == 1
+    assert "already in use" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_paper_trading_books_fills_and_sends_nothing(executor, tmp_path, market_chain) -> None:
+    web3 = market_chain.web3
+    nonce = web3.eth.get_transaction_count(market_chain.hot_wallet.address)
+    result = executor(
+        BUY_ONCE, "--run-single-cycle", "--http-disabled", "--initial-cash", "500", execution_type="dummy"
+    )
+    assert result.returncode == 0, result.stderr
+    state = _load(tmp_path / "state.json")
+    [position] = state.portfolio.open_positions.values()
+    [trade] = position.trades.values()
+    assert trade.status == "success" and not trade.blockchain_transactions
+    assert state.portfolio.cash() == 400
+    assert web3.eth.get_transaction_count(market_chain.hot_wallet.address) == nonce
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--execution-type", "warp_drive"], "Unknown --execution-type 'warp_drive'"),
+        (["--cycle-offset-minutes", "90"], "--cycle-offset-minutes"),
+        (["--stop-loss-check-frequency", "soon"], "is not a duration"),
+    ],
+)
+def test_bad_options_are_one_sentence(executor, args, message) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", *args)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr

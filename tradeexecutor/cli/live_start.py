@@ -1,0 +1,297 @@
+"""The live executor as `start` runs it: lock the state, serve the webhook, connect, loop.
+
+Order matters for operators: the state file lock is taken first (a second executor on
+the same state stops at once, naming the first one's PID), the webhook comes up next (so
+`/status` answers before anything slow or fallible happens), then the node, the wallet
+and recovery of any transaction a previous run left unconfirmed, then the loop.
+
+Imported only inside the `start` command: it pulls in web3 and pandas.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_monitoring
+from tradeexecutor.errors import UserError
+from tradeexecutor.ethereum.settings import ExecutionSettings
+from tradeexecutor.execution.live.connect import LiveSetup, connect_live
+from tradeexecutor.execution.live_loop import LiveLoop, LoopOutcome, LoopSettings
+from tradeexecutor.execution.models import NoSync
+from tradeexecutor.execution.persistence import StorePersistence
+from tradeexecutor.execution.run_state import StrategyMetadata
+from tradeexecutor.execution.runner import CycleRunner
+from tradeexecutor.state.state import State
+from tradeexecutor.state.store import JSONFileStore
+from tradeexecutor.state.time import utcnow
+from tradeexecutor.state.trade import TradeExecution
+from tradeexecutor.strategy.cycle import CycleDuration
+from tradeexecutor.strategy.module import ExecutionMode, StrategyInput, StrategyModule
+from tradeexecutor.strategy.position_manager import PositionManager
+from tradeexecutor.strategy.universe import TradingUniverse
+
+logger = logging.getLogger(__name__)
+
+HOT_WALLET = "uniswap_v2_hot_wallet"
+PAPER = "dummy"
+LIVE_EXECUTION_TYPES = (HOT_WALLET, PAPER)
+MIN_WATCHDOG = datetime.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    execution_type: str
+    strategy_file: Path
+    state_file: Path
+    executor_id: str
+    cache_path: Path
+    deployment_file: Path | None = None
+    exchange_slug: str | None = None
+    token_addresses: str | None = None
+    candle_start_block: int | None = None
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    cycle_duration: CycleDuration | None = None
+    cycle_offset_minutes: float = 0.0
+    max_data_delay: datetime.timedelta | None = None
+    stop_loss_check_frequency: datetime.timedelta | None = None
+    trade_immediately: bool = False
+    max_cycles: int | None = None
+    run_single_cycle: bool = False
+    watchdog_timeout: datetime.timedelta | None = None
+    name: str | None = None
+    short_description: str | None = None
+    long_description: str | None = None
+    icon_url: str | None = None
+    initial_cash: Decimal = Decimal(10_000)
+    monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
+
+
+class LiveUniverse:
+    """Rebuilds the strategy's universe from freshly scanned on-chain candles each cycle."""
+
+    def __init__(self, setup: LiveSetup, cache_dir: Path) -> None:
+        self.module = setup.module
+        self.data = setup.market_data(cache_dir)
+        self.universe: TradingUniverse | None = None
+
+    def refresh(self, now: datetime.datetime) -> datetime.datetime | None:
+        universe_input = self.module.universe_input(
+            timestamp=now, execution_mode=ExecutionMode.live, data=self.data
+        )
+        self.universe = self.module.create_trading_universe(universe_input)
+        newest: datetime.datetime | None = None
+        bucket = self.universe.time_bucket.timedelta
+        for pair in self.universe.pairs:
+            frame = self.universe.series(pair).frame
+            if len(frame):
+                # the candle in progress counts as closing now: its pool traded recently
+                closed = min(frame.index[-1].to_pydatetime() + bucket, now)
+                newest = closed if newest is None else max(newest, closed)
+        return newest
+
+
+def _metadata(options: LiveOptions, module: StrategyModule) -> StrategyMetadata:
+    display = module.display
+    return StrategyMetadata(
+        id=options.executor_id,
+        name=options.name or display.get("NAME") or options.executor_id,
+        short_description=options.short_description or display.get("SHORT_DESCRIPTION"),
+        long_description=options.long_description or display.get("LONG_DESCRIPTION"),
+        icon_url=options.icon_url or display.get("ICON_URL"),
+    )
+
+
+def _open_state(store: JSONFileStore, options: LiveOptions, reserve_asset) -> State:  # noqa: ANN001
+    if store.exists():
+        state = store.load()
+        logger.info(
+            "Loaded the state from %s (%d cycles done).", options.state_file, state.cycle.completed_count
+        )
+        return state
+    state = State(strategy_id=options.executor_id)
+    if options.execution_type == PAPER:
+        state.record_deposit(
+            reserve_asset,
+            reserve_asset.to_raw(options.initial_cash),
+            utcnow(),
+            reason="paper trading initial cash",
+        )
+    store.create(state)
+    logger.info("Created a new state file %s.", options.state_file)
+    return state
+
+
+def _decide_function(module: StrategyModule, universe: LiveUniverse, state: State, cycle: CycleDuration):  # noqa: ANN202
+    def decide(ts: datetime.datetime, pm: PositionManager) -> list[TradeExecution]:
+        assert universe.universe is not None, "the market is refreshed before each cycle"
+        view = universe.universe.view(ts)
+        return module.decide_trades(
+            StrategyInput(
+                timestamp=view.timestamp,
+                cycle=state.cycle.completed_count + 1,
+                universe=view,
+                state=state,
+                pricing_model=pm.pricing_model,
+                position_manager=pm,
+                parameters=module.parameters,
+                execution_mode=ExecutionMode.live,
+                cycle_duration=cycle,
+            )
+        )
+
+    return decide
+
+
+def _build_runner(
+    options: LiveOptions,
+    setup: LiveSetup,
+    state: State,
+    persistence: StorePersistence,
+    universe: LiveUniverse,
+) -> CycleRunner:
+    cycle = options.cycle_duration or setup.module.cycle_duration
+    decide = _decide_function(setup.module, universe, state, cycle)
+    if options.execution_type == PAPER:
+        from tradeexecutor.execution.live.paper import PaperExecution
+        from tradeexecutor.execution.live.pricing import UniswapV2LivePricing
+        from tradeexecutor.execution.live.routes import LiveRouting
+        from tradeexecutor.execution.live.valuation import UniswapV2Valuation
+
+        routing = LiveRouting(
+            setup.web3,
+            setup.deployments,
+            setup.reserve,
+            known_pairs=setup.pairs,
+            max_slippage_bps=options.execution.max_slippage_bps,
+        )
+        pricing = UniswapV2LivePricing(routing)
+        return CycleRunner(
+            state=state,
+            pricing_model=pricing,
+            execution_model=PaperExecution(pricing),
+            sync_model=NoSync(),
+            valuation_model=UniswapV2Valuation(routing),
+            decide=decide,
+            checkpoint=persistence.save,
+            slippage_bps=options.execution.max_slippage_bps,
+        )
+
+    from tradeexecutor.ethereum.wallet import HotWallet
+    from tradeexecutor.execution.live.stack import build_live_models
+
+    wallet = HotWallet.from_env()
+    models = build_live_models(
+        setup.web3,
+        wallet,
+        setup.deployments,
+        setup.reserve,
+        options.execution,
+        known_pairs=setup.pairs,
+        checkpoint=persistence.save,
+    )
+    report = models.recovery.recover(state, checkpoint=persistence.save)
+    if report.unresolved:
+        logger.warning(
+            "Unresolved transactions after recovery: %s; see `trade-executor repair`.", report.unresolved
+        )
+    logger.info("Hot wallet %s; %s", wallet.address, ", ".join(f"{k}: {v}" for k, v in models.names()))
+    return CycleRunner(
+        state=state,
+        pricing_model=models.pricing,
+        execution_model=models.execution,
+        sync_model=models.sync,
+        valuation_model=models.valuation,
+        decide=decide,
+        checkpoint=persistence.save,
+        slippage_bps=options.execution.max_slippage_bps,
+    )
+
+
+def _loop_settings(options: LiveOptions, module: StrategyModule) -> LoopSettings:
+    cycle = options.cycle_duration or module.cycle_duration
+    try:
+        cycle.check_offset(options.cycle_offset_minutes)
+    except ValueError as e:
+        raise UserError(f"{e} Fix --cycle-offset-minutes.") from None
+    watchdog = options.watchdog_timeout or max(cycle.timedelta, MIN_WATCHDOG)
+    single = options.run_single_cycle
+    return LoopSettings(
+        cycle_duration=cycle,
+        cycle_offset_minutes=options.cycle_offset_minutes,
+        max_data_delay=options.max_data_delay,
+        stop_loss_check_frequency=options.stop_loss_check_frequency,
+        trade_immediately=options.trade_immediately or single,
+        max_cycles=1 if single else options.max_cycles,
+        stay_up_after_halt=not single,
+        single_cycle=single,
+        watchdog_timeout=watchdog,
+    )
+
+
+def run_live(options: LiveOptions) -> int:
+    """Run until stopped; the exit code a supervisor should see."""
+    if options.execution_type not in LIVE_EXECUTION_TYPES:
+        raise UserError(
+            f"Unknown --execution-type {options.execution_type!r}; use one of "
+            f"{', '.join((*LIVE_EXECUTION_TYPES, 'backtest'))}."
+        )
+    from tradeexecutor.strategy.loader import load_strategy_module
+
+    module = load_strategy_module(options.strategy_file)
+    settings = _loop_settings(options, module)
+    options.state_file.parent.mkdir(parents=True, exist_ok=True)
+    with JSONFileStore(options.state_file) as store:
+        source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
+        monitoring = start_monitoring(options.monitoring, _metadata(options, module), source=source)
+        try:
+            return _run_with_monitoring(options, settings, store, monitoring)
+        finally:
+            monitoring.close()
+
+
+def _run_with_monitoring(
+    options: LiveOptions, settings: LoopSettings, store: JSONFileStore, monitoring: Monitoring
+) -> int:
+    reporter = monitoring.reporter
+    try:
+        setup = connect_live(
+            options.strategy_file,
+            deployment_file=options.deployment_file,
+            exchange_slug=options.exchange_slug,
+            token_addresses=options.token_addresses,
+            candle_start_block=options.candle_start_block,
+        )
+        state = _open_state(store, options, setup.reserve)
+        persistence = StorePersistence(store, state)
+        universe = LiveUniverse(setup, options.cache_path / "onchain-candles")
+        runner = _build_runner(options, setup, state, persistence, universe)
+    except Exception as exc:
+        reporter.cycle_failed(exc, halt=True)
+        raise
+    if store.last_saved is not None:
+        monitoring.run_state.update_state_bytes(store.last_saved.data)
+    from tradeexecutor.execution import publish
+
+    monitoring.run_state.publish(
+        positions=publish.positions_documents(state),
+        trades=publish.trades_documents(state),
+        summary=publish.portfolio_summary(state),
+    )
+    reporter.startup()
+    loop = LiveLoop(settings, runner, universe, persistence, monitoring.run_state, reporter)
+    outcome = loop.run()
+    reason = {
+        LoopOutcome.finished: f"finished after {loop.cycles_run} cycle(s)",
+        LoopOutcome.stopped: "stopped by a signal",
+        LoopOutcome.halted: "trading halted after a failure",
+    }[outcome]
+    persistence.save()
+    reporter.stopped(reason)
+    logger.info("Executor %s: %s.", options.executor_id, reason)
+    if outcome == LoopOutcome.halted and options.run_single_cycle:
+        return 1
+    return 0
