@@ -10,13 +10,14 @@ it well inside the 10 s grace period; `docker run IMAGE hello`; a `GIT_REVISION`
 argument shows in `version`; `start --execution-type backtest` runs the example strategy
 in the image (as the non-root user, writing its state volume); the production compose
 service (ports, volumes, user, init, restart, logging, env_file) comes up healthy and
-answers; the demo compose file builds the `demo` target, starts the devchain (anvil +
-Uniswap v2 inside the image), and starts the executor only once the devchain is healthy,
-sharing its volume and network (the probe calls the devchain's RPC before serving).
+answers; docker-compose.demo.yml, unchanged, builds the `demo` target, starts the devchain
+(anvil + Uniswap v2 + a simulated market inside the image), then the executor once the
+devchain is healthy, sharing its volume and network, and that executor, running the real
+`start --execution-type uniswap_v2_hot_wallet`, turns healthy and answers /ping.
 
-`start` runs only backtests so far (live execution types are refused), so the long-running
-containers (compose services) run the image's own webhook stack in its place
-(tests/docker/webhook_probe.py): see tests/docker/compose-check.yml and demo-check.yml.
+The plain image and the production service have no chain to trade on here, so they run the
+image's own webhook stack in place of `start` (tests/docker/webhook_probe.py, see
+tests/docker/compose-check.yml).
 """
 
 from __future__ import annotations
@@ -84,9 +85,10 @@ def finished(returncode: int, output: str) -> bool:
 CHECKS = {
     # the production service of docker-compose.yml, webhook on 127.0.0.1:19003
     "production": {"COMPOSE_FILE_NAME": "tests/docker/compose-check.yml", "HOST_PORT": "19003"},
-    # docker-compose.demo.yml: devchain, then the executor sharing its network, on 127.0.0.1:19004
+    # docker-compose.demo.yml as it is: the devchain with a simulated market, then `start` trading
+    # on it live from the executor container sharing its network, webhook on 127.0.0.1:19004
     "demo": {
-        "COMPOSE_FILE_NAME": "tests/docker/demo-check.yml",
+        "COMPOSE_FILE_NAME": "docker-compose.demo.yml",
         "HOST_PORT": "19004",
         "DEMO_HTTP_PORT": "19004",
     },
@@ -117,7 +119,9 @@ def test_container_check(check: str, tmp_path: Path) -> None:
     with health_ticker():
         result = subprocess.run(["bash", str(script), str(ROOT)], env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
+    (tmp_path / "container-check.log").write_text(output)  # kept by pytest for a failed run
     assert finished(result.returncode, output), output[-3000:]
+    assert "docker compose (v2" in output, "the compose step did not run"
     assert output.count('{"ping":"pong"}') == 2, "the container and the compose project both answer"
     assert "healthcheck: healthy" in output
     assert "PID 1 ignores SIGTERM" not in output

@@ -22,7 +22,6 @@ COMPOSE_FILES = [
     "docker-compose.yml",
     "docker-compose.demo.yml",
     "tests/docker/compose-check.yml",
-    "tests/docker/demo-check.yml",
 ]
 
 

@@ -69,6 +69,16 @@ DevchainEnvFile = Annotated[
     ),
 ]
 
+DevchainMarketMinutes = Annotated[
+    int,
+    option(
+        "--devchain-market-minutes",
+        "Replay this many minutes of WETH-USDC trading, then keep a simulated trader moving the price "
+        "(what the demo does); 0 deploys a quiet chain.",
+        min=0,
+    ),
+]
+
 # --- logging ------------------------------------------------------------------------------------
 
 LogLevel = Annotated[
