@@ -26,12 +26,15 @@ def test_market_history_exists_before_the_files_and_stale_files_are_removed(tmp_
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while (
-            "stale" in (env_file.read_text() if env_file.exists() else "stale")
-            and time.monotonic() < deadline
-        ):
+        seen_removed = False
+        while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.1)
+            if not env_file.exists():
+                seen_removed = True  # removed at start, while the chain is deployed and filled
+            elif seen_removed and "PRIVATE_KEY=0x" in env_file.read_text():
+                break
+            time.sleep(0.05)
+        assert seen_removed and deployment_file.read_text() != "{}"
         env = {e.name: e.value for e in parse_env_file(env_file)}
         assert env["PRIVATE_KEY"].startswith("0x")
         deployment = UniswapV2DeploymentFile.read(deployment_file)
