@@ -15,7 +15,7 @@ export POETRY_VIRTUALENVS_IN_PROJECT := true
 export POETRY_NO_INTERACTION := 1
 unexport VIRTUAL_ENV
 
-.PHONY: deps demo test lint bench docs clean
+.PHONY: deps demo test lint bench docs clean browser-deps
 
 $(POETRY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11 (or newer) and re-run make.")'
@@ -42,6 +42,14 @@ lint: deps
 
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Headless Chromium for the dashboard browser tests (tests/dashboard/). Installed with apt
+# when missing and apt-get exists (CI runs as root); elsewhere the browser tests skip.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null && echo "chromium installed"; \
+	else echo "chromium is not installed and cannot be installed here: the dashboard browser tests will skip."; fi
 
 docs: deps
 	$(VENV)/bin/python -m tradeexecutor.cli.reference > docs/cli-reference.md

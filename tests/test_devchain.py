@@ -70,7 +70,9 @@ def test_router_swap_from_hot_wallet(eth) -> None:
     assert outcome.reserve_amount == 100 * 10**6
     price = Decimal(outcome.reserve_amount) / 10**6 / (Decimal(outcome.base_amount) / 10**18)
     assert Decimal(2000) < price < Decimal(2010), price  # 0.3 % LP fee plus a little price impact
-    assert 80_000 < outcome.gas_used < 150_000, outcome.gas_used
+    assert 80_000 < outcome.gas_used < 250_000, (
+        outcome.gas_used
+    )  # the swap, plus its approval if one was needed
 
 
 def test_deployment_file_round_trip(devchain, tmp_path: Path) -> None:

@@ -20,6 +20,31 @@ from tradeexecutor.webhook.server import WebhookConfig, WebhookServer
 AUTH = basic("ops", "pw-123456")
 
 
+def audit_summary() -> dict:
+    """A report with every kind of section, as the AuditHook publishes it."""
+    from datetime import UTC, datetime
+
+    from tests.state.factories import WETH
+    from tradeexecutor.audit.model import AuditReport, AuditSection, AuditType, PlannedDrift
+
+    balance = AuditSection(AuditType.balance, skipped="1 trade(s) are unfinished")
+    ledger = AuditSection(AuditType.ledger, checked=["WETH: ledger sum 5 = held"], notes=["a note"])
+    order = AuditSection(AuditType.order)
+    order.fail(
+        "nonce 7 of the hot wallet was used by transaction 0xab, which the state does not know",
+        tx_hash="0xab",
+    )
+    report = AuditReport(
+        at=datetime(2024, 1, 1, tzinfo=UTC),
+        wallet_address="0x" + "12" * 20,
+        block=123,
+        sections=[balance, ledger, order],
+        drift=[PlannedDrift(WETH, 5, "audit at block 123: within tolerance")],
+        cycle=4,
+    )
+    return report.summary()
+
+
 @pytest.fixture()
 def server() -> Iterator[WebhookServer]:
     state = RunState(StrategyMetadata("sma", "SMA"), version="1", source="x = 1\n")
@@ -33,6 +58,7 @@ def server() -> Iterator[WebhookServer]:
         summary=PortfolioSummary(total_equity=None, cash=None, open_positions=1),
         market_data_lag=12.0,
     )
+    state.publish(audit=audit_summary())
     state.update_state_bytes(b'{"schema": 1}')
     buffer = LogRingBuffer()
     logger = logging.getLogger("tradeexecutor.openapitest")
@@ -112,3 +138,19 @@ def test_checker_catches_mismatches() -> None:
     assert errors(True, {"type": "integer"}, doc)
     assert errors(5, {"type": "integer", "maximum": 4}, doc)
     assert errors(1, {"type": "integer", "pattern": "x"}, doc)  # unsupported keyword is an error
+
+
+def test_status_shows_the_last_audit(server: WebhookServer) -> None:
+    audit = get(server.port, "/status", AUTH).json()["audit"]
+    assert not audit["ok"] and not audit["complete"] and audit["cycle"] == 4
+    assert audit["audits"]["order"]["problems"][0]["tx_hash"] == "0xab"
+    assert audit["audits"]["balance"] == {
+        "status": "skipped",
+        "checks": 0,
+        "skipped_reason": "1 trade(s) are unfinished",
+        "notes": [],
+        "problems": [],
+    }
+    assert audit["drift"] == [
+        {"asset": "WETH", "amount": "0.000000000000000005", "reason": "audit at block 123: within tolerance"}
+    ]

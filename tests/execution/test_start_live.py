@@ -64,14 +64,33 @@ def market_chain() -> Iterator[object]:
         yield chain
 
 
+def _fresh_hot_wallet(chain) -> object:
+    """A new funded wallet per test, so no test sees another test's tokens on the shared chain."""
+    from eth_account import Account
+
+    from tradeexecutor.ethereum.abi import ERC20, abi
+
+    account = Account.create()
+    web3 = chain.web3
+    web3.provider.make_request("anvil_setBalance", [account.address, hex(10 * 10**18)])
+    usdc = chain.deployment.token("USDC")
+    token = web3.eth.contract(
+        address=usdc.address, abi=[*abi(ERC20), *abi(("function mint(address to, uint256 amount)",))]
+    )
+    tx = token.functions.mint(account.address, 1_000 * 10**6).transact({"from": web3.eth.accounts[0]})
+    web3.eth.wait_for_transaction_receipt(tx)
+    return account
+
+
 @pytest.fixture()
 def executor(market_chain, tmp_path: Path):
-    """Run `trade-executor start` in tmp_path against the module chain."""
+    """Run `trade-executor start` in tmp_path against the module chain, from a fresh hot wallet."""
     deployment = tmp_path / "devchain.json"
     market_chain.deployment.write(deployment)
+    wallet = _fresh_hot_wallet(market_chain)
     env = {
         **os.environ,
-        "PRIVATE_KEY": market_chain.hot_wallet.key.to_0x_hex(),
+        "PRIVATE_KEY": wallet.key.to_0x_hex(),
         "JSON_RPC_ANVIL": market_chain.rpc_url,
         "DEPLOYMENT_FILE": str(deployment),
         "HEARTBEAT": "none",
@@ -104,6 +123,7 @@ def executor(market_chain, tmp_path: Path):
         procs.append(proc)
         return proc
 
+    start.wallet = wallet  # type: ignore[attr-defined]
     yield start
     for proc in procs:
         if proc.poll() is None:
@@ -150,12 +170,12 @@ def test_single_cycle_trades_from_the_hot_wallet_and_restart_does_not_repeat(
     assert trade.status == "success" and trade.notes == "e2e buy"
     assert trade.blockchain_transactions[-1].status == "success"
     web3 = market_chain.web3
-    nonce = web3.eth.get_transaction_count(market_chain.hot_wallet.address)
+    nonce = web3.eth.get_transaction_count(executor.wallet.address)
 
     again = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled")
     assert again.returncode == 0, again.stderr
     assert _load(tmp_path / "state.json").cycle.completed_count == 1  # the same cycle was not run twice
-    assert web3.eth.get_transaction_count(market_chain.hot_wallet.address) == nonce
+    assert web3.eth.get_transaction_count(executor.wallet.address) == nonce
 
 
 def test_failing_strategy_halts_but_webhook_stays_up_until_sigterm(executor, tmp_path) -> None:
@@ -220,7 +240,7 @@ def test_port_in_use_is_one_sentence(executor) -> None:
 
 def test_paper_trading_books_fills_and_sends_nothing(executor, tmp_path, market_chain) -> None:
     web3 = market_chain.web3
-    nonce = web3.eth.get_transaction_count(market_chain.hot_wallet.address)
+    nonce = web3.eth.get_transaction_count(executor.wallet.address)
     result = executor(
         BUY_ONCE, "--run-single-cycle", "--http-disabled", "--initial-cash", "500", execution_type="dummy"
     )
@@ -230,7 +250,7 @@ def test_paper_trading_books_fills_and_sends_nothing(executor, tmp_path, market_
     [trade] = position.trades.values()
     assert trade.status == "success" and not trade.blockchain_transactions
     assert state.portfolio.cash() == 400
-    assert web3.eth.get_transaction_count(market_chain.hot_wallet.address) == nonce
+    assert web3.eth.get_transaction_count(executor.wallet.address) == nonce
 
 
 @pytest.mark.parametrize(
@@ -245,3 +265,32 @@ def test_bad_options_are_one_sentence(executor, args, message) -> None:
     result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", *args)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_runs_after_the_cycle_when_enabled(executor, tmp_path) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit")
+    assert result.returncode == 0, result.stderr
+    state = _load(tmp_path / "state.json")
+    assert state.audit_cursor is not None and state.audit_cursor.passed_count >= 1
+    assert state.cycle.completed_count == 1
+
+
+def test_audit_is_refused_for_paper_trading(executor) -> None:
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit", execution_type="dummy")
+    assert result.returncode == 1 and "paper trading" in result.stderr
+
+
+def test_simulate_rehearses_on_a_fork_and_leaves_chain_and_state_untouched(
+    executor, tmp_path, market_chain
+) -> None:
+    web3 = market_chain.web3
+    address = executor.wallet.address
+    before = (web3.eth.get_transaction_count(address), web3.eth.block_number)
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--simulate")
+    assert result.returncode == 0, result.stderr
+    assert "SIMULATION" in result.stdout + result.stderr
+    assert not (tmp_path / "state.json").exists()  # the real state file is never written
+    simulated = _load(tmp_path / "state.simulated.json")
+    [position] = simulated.portfolio.open_positions.values()
+    assert next(iter(position.trades.values())).status == "success"
+    assert (web3.eth.get_transaction_count(address), web3.eth.block_number) == before

@@ -38,3 +38,15 @@ def live(eth, tmp_path):
     ns.build = build
     build()
     return ns
+
+
+# --- operator toolbox: the installed command over the same devchain and state file --------------
+
+
+@pytest.fixture()
+def operator(live, tmp_path):
+    """Run `trade-executor` as a subprocess on the `live` fixture's chain and state file, and make
+    positions for it to work on with the live models in this process."""
+    from tests.live.toolbox import Operator
+
+    return Operator(live, tmp_path)

@@ -62,6 +62,7 @@ ACTIONS = (
     "message",
     "plot",
     "audit",
+    "audited",
     "cycle",
 )
 
@@ -203,6 +204,14 @@ class _Builder:
             )
         elif action == "cycle":
             state.mark_cycle_completed(at)
+        elif action == "audited":
+            cursor = state.audit_cursor
+            state.advance_audit_cursor(
+                at,
+                wallet_address="0x" + "ab" * 20,
+                block=(cursor.last_block or 0) + self.draw(st.integers(0, 10**6)),
+                next_nonce=max(cursor.next_nonce or 0, self.nonce + 1),
+            )
 
     def advance(self, trade: TradeExecution) -> None:
         """One lifecycle step of a pending trade, as the live execution would do it."""

@@ -158,6 +158,10 @@ CASES: dict[str, tuple[Callable[[State], None], str]] = {
         lambda s: s.ledger.entries.reverse(),
         "ids must increase",
     ),
+    "naive audit time": (
+        lambda s: setattr(s.audit_cursor, "last_audited_at", datetime.datetime(2024, 1, 1)),
+        "the audit cursor's last audit time has no timezone",
+    ),
     "reserve currency missing": (
         lambda s: setattr(s.portfolio, "reserve_key", DEV.key),
         f"the reserve currency {DEV.key} has no reserve holding",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_mo
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.execution.live.connect import LiveSetup, connect_live
-from tradeexecutor.execution.live_loop import LiveLoop, LoopOutcome, LoopSettings
+from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
 from tradeexecutor.execution.run_state import StrategyMetadata
@@ -67,6 +68,11 @@ class LiveOptions:
     long_description: str | None = None
     icon_url: str | None = None
     initial_cash: Decimal = Decimal(10_000)
+    audit: bool = False
+    audit_tick: int = 1
+    audit_types: str | None = None
+    audit_tolerance: str | None = None
+    on_connected: Callable[[LiveSetup], None] | None = None  # --simulate: fund the fork, say so
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
 
 
@@ -92,6 +98,14 @@ class LiveUniverse:
                 closed = min(frame.index[-1].to_pydatetime() + bucket, now)
                 newest = closed if newest is None else max(newest, closed)
         return newest
+
+    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
+        from tradeexecutor.execution.publish import price_series
+
+        if self.universe is None:
+            return {}
+        frames = {pair.ticker: self.universe.series(pair).frame for pair in self.universe.pairs}
+        return price_series(frames, self.universe.time_bucket.timedelta)
 
 
 def _metadata(options: LiveOptions, module: StrategyModule) -> StrategyMetadata:
@@ -152,7 +166,8 @@ def _build_runner(
     state: State,
     persistence: StorePersistence,
     universe: LiveUniverse,
-) -> CycleRunner:
+    monitoring: Monitoring,
+) -> tuple[CycleRunner, CycleHook | None]:
     cycle = options.cycle_duration or setup.module.cycle_duration
     decide = _decide_function(setup.module, universe, state, cycle)
     if options.execution_type == PAPER:
@@ -169,6 +184,8 @@ def _build_runner(
             max_slippage_bps=options.execution.max_slippage_bps,
         )
         pricing = UniswapV2LivePricing(routing)
+        if options.audit:
+            raise UserError("--audit checks a hot wallet against the chain; paper trading (dummy) has none.")
         return CycleRunner(
             state=state,
             pricing_model=pricing,
@@ -178,8 +195,9 @@ def _build_runner(
             decide=decide,
             checkpoint=persistence.save,
             slippage_bps=options.execution.max_slippage_bps,
-        )
+        ), None
 
+    from tradeexecutor.audit.hook import create_audit_hook
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.stack import build_live_models
 
@@ -199,7 +217,22 @@ def _build_runner(
             "Unresolved transactions after recovery: %s; see `trade-executor repair`.", report.unresolved
         )
     logger.info("Hot wallet %s; %s", wallet.address, ", ".join(f"{k}: {v}" for k, v in models.names()))
-    return CycleRunner(
+    audit = create_audit_hook(
+        enabled=options.audit,
+        tick=options.audit_tick,
+        types=options.audit_types,
+        tolerance=options.audit_tolerance,
+        web3=setup.web3,
+        wallet_address=wallet.address,
+        routing=models.routing,
+        strategy_settings=setup.module.extra,
+        pairs=setup.pairs,
+        checkpoint=persistence.save,
+        sync=models.sync,
+        run_state=monitoring.run_state,
+        reporter=monitoring.reporter,
+    )
+    runner = CycleRunner(
         state=state,
         pricing_model=models.pricing,
         execution_model=models.execution,
@@ -209,6 +242,7 @@ def _build_runner(
         checkpoint=persistence.save,
         slippage_bps=options.execution.max_slippage_bps,
     )
+    return runner, audit
 
 
 def _loop_settings(options: LiveOptions, module: StrategyModule) -> LoopSettings:
@@ -246,7 +280,12 @@ def run_live(options: LiveOptions) -> int:
     options.state_file.parent.mkdir(parents=True, exist_ok=True)
     with JSONFileStore(options.state_file) as store:
         source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
-        monitoring = start_monitoring(options.monitoring, _metadata(options, module), source=source)
+        monitoring = start_monitoring(
+            options.monitoring,
+            _metadata(options, module),
+            source=source,
+            dashboard_settings=module.extra.get("DASHBOARD"),
+        )
         try:
             return _run_with_monitoring(options, settings, store, monitoring)
         finally:
@@ -265,10 +304,12 @@ def _run_with_monitoring(
             token_addresses=options.token_addresses,
             candle_start_block=options.candle_start_block,
         )
+        if options.on_connected is not None:
+            options.on_connected(setup)
         state = _open_state(store, options, setup.reserve)
         persistence = StorePersistence(store, state)
         universe = LiveUniverse(setup, options.cache_path / "onchain-candles")
-        runner = _build_runner(options, setup, state, persistence, universe)
+        runner, audit = _build_runner(options, setup, state, persistence, universe, monitoring)
     except Exception as exc:
         reporter.cycle_failed(exc, halt=True)
         raise
@@ -282,7 +323,9 @@ def _run_with_monitoring(
         summary=publish.portfolio_summary(state),
     )
     reporter.startup()
-    loop = LiveLoop(settings, runner, universe, persistence, monitoring.run_state, reporter)
+    loop = LiveLoop(
+        settings, runner, universe, persistence, monitoring.run_state, reporter, after_cycle=audit
+    )
     outcome = loop.run()
     reason = {
         LoopOutcome.finished: f"finished after {loop.cycles_run} cycle(s)",

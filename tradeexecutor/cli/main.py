@@ -12,18 +12,25 @@ import typer
 import typer.main
 
 from tradeexecutor.cli.commands import (
+    audit,
     backtest,
     check_config,
     check_strategy,
     check_universe,
     check_wallet,
+    close_position,
+    console,
     create_wallet,
+    dashboard,
     demo,
     devchain,
+    export_trades,
     healthcheck,
     hello,
     perform_test_trade,
     repair,
+    reset_state,
+    show_positions,
     start,
     version,
 )
@@ -59,8 +66,17 @@ app.command("check-universe")(check_universe.check_universe)
 app.command("check-wallet")(check_wallet.check_wallet)
 app.command("perform-test-trade")(perform_test_trade.perform_test_trade)
 app.command("repair")(repair.repair)
+app.command("console")(console.console)
+app.command("show-positions")(show_positions.show_positions)
+app.command("close-position")(close_position.close_position)
+app.command("close-all")(close_position.close_all)
+app.command("export-trades")(export_trades.export_trades)
+app.command("reset-state")(reset_state.reset_state)
+app.command("audit")(audit.audit)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
+app.command("dashboard")(dashboard.dashboard)
+app.command("create-dashboard-user")(dashboard.create_dashboard_user)
 app.command("healthcheck")(healthcheck.healthcheck)
 app.add_typer(devchain.app, name="devchain")
 

@@ -12,8 +12,10 @@ is cheap.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tradeexecutor.config.redaction import redactor
 from tradeexecutor.errors import UserError
@@ -48,6 +50,13 @@ class MonitoringOptions:
     heartbeat: str | None = None
     sentry_dsn: str | None = field(default=None, repr=False)
     explorer_url: str | None = None
+    # dashboards served by the webhook (see docs/dashboard.md)
+    dashboard_enabled: bool = True
+    dashboard_login: bool = False
+    dashboard_db_url: str | None = field(default=None, repr=False)
+    app_cookie_secret: str | None = field(default=None, repr=False)
+    dashboard_cookie_secure: str = "auto"
+    dashboard_config: Path | None = None
 
 
 @dataclass
@@ -79,6 +88,7 @@ def start_monitoring(
     *,
     source: str | None = None,
     webhook_threads: int | None = None,
+    dashboard_settings: Mapping[str, Any] | None = None,
 ) -> Monitoring:
     """Set everything up in dependency order; raise UserError (one sentence) for a bad option."""
     # Secrets given as flags rather than env vars must be redacted too.
@@ -87,6 +97,7 @@ def start_monitoring(
         options.discord_webhook_url,
         options.discord_error_webhook_url,
         options.sentry_dsn,
+        options.app_cookie_secret,
     )
     _check_discord_url(options.discord_webhook_url, "--discord-webhook-url")
     _check_discord_url(options.discord_error_webhook_url, "--discord-error-webhook-url")
@@ -104,6 +115,22 @@ def start_monitoring(
             options.http_password,
             options.http_cors_origins,
             **({"threads": webhook_threads} if webhook_threads else {}),
+        )
+
+    dashboard = None
+    if webhook_config is not None and options.dashboard_enabled:
+        from tradeexecutor.dashboard.config import build_dashboard_config
+
+        # `dashboard_settings` is the strategy module's DASHBOARD dict (StrategyModule.extra)
+        dashboard = build_dashboard_config(
+            metadata.id,
+            login=options.dashboard_login,
+            db_url=options.dashboard_db_url,
+            cookie_secret=options.app_cookie_secret,
+            cookie_secure=options.dashboard_cookie_secure,
+            config_file=options.dashboard_config,
+            module_settings=dashboard_settings,
+            explorer_url=options.explorer_url,
         )
 
     log_setup = setup_logging(
@@ -136,7 +163,9 @@ def start_monitoring(
     if webhook_config is not None:
         from tradeexecutor.webhook.server import WebhookServer
 
-        webhook = WebhookServer(webhook_config, run_state, logs=log_setup.buffer, metrics=metrics)
+        webhook = WebhookServer(
+            webhook_config, run_state, logs=log_setup.buffer, metrics=metrics, dashboard=dashboard
+        )
         try:
             webhook.start()
         except BaseException:

@@ -287,7 +287,90 @@ RepairYes = Annotated[
     bool,
     option(
         "--yes",
-        "repair: resolve what the chain can tell and mark the rest repaired or failed (default: only list).",
+        "Act without asking: repair resolves what the chain can tell and marks the rest failed (default: "
+        "only list); close-position, close-all and reset-state skip their confirmation prompt.",
+    ),
+]
+
+# --- operator toolbox ---------------------------------------------------------------------------
+# Also used by these commands: StateFile, Id, StrategyFile, OptionalDeploymentFile, ExchangeSlug,
+# TokenAddresses, CachePath, the execution options above, and RepairYes (--yes) for prompts.
+
+Yes = RepairYes
+ReadOnly = Annotated[
+    bool,
+    option(
+        "--read-only",
+        "console: open the state without taking its lock (works while an executor runs); nothing can be saved.",
+    ),
+]
+JsonOutput = Annotated[bool, option("--json", "Print machine-readable JSON instead of a table.")]
+ExportFormat = Annotated[
+    str | None,
+    option(
+        "--format",
+        "export-trades: csv or parquet. Default: from the --output suffix, else csv.",
+        show_default=False,
+    ),
+]
+ExportOutput = Annotated[
+    Path | None,
+    option(
+        "--output",
+        "export-trades: a directory (gets trades.<format> and ledger.<format>) or a file for the trades "
+        "(the ledger goes next to it as <name>.ledger.<format>). Default: state/<id>-export/.",
+        show_default=False,
+    ),
+]
+Simulate = Annotated[
+    bool,
+    option(
+        "--simulate",
+        "Rehearse on an anvil fork of the configured node: real pools, no real money; the state goes to "
+        "<state>.simulated.json and the real state file is never touched.",
+    ),
+]
+SimulateReserve = Annotated[
+    Decimal | None,
+    option(
+        "--simulate-reserve",
+        "With --simulate: give the hot wallet this much reserve currency on the fork (default: what it holds).",
+        parser=_non_negative_decimal,
+        show_default=False,
+    ),
+]
+
+# --- audit --------------------------------------------------------------------------------------
+
+Audit = Annotated[
+    bool,
+    option(
+        "--audit/--no-audit",
+        "Audit the hot wallet against the state every --audit-tick cycles (docs/audit.md).",
+    ),
+]
+AuditTick = Annotated[
+    int, option("--audit-tick", "With --audit: run the audits every this many cycles.", min=1)
+]
+AuditTypes = Annotated[
+    str,
+    option("--audit-types", "Audits to run, comma-separated: balance, ledger, order."),
+]
+AuditTolerance = Annotated[
+    str | None,
+    option(
+        "--audit-tolerance",
+        "Balance differences booked as drift instead of failing, per token in token units "
+        "(e.g. USDC=0.000001,WETH=0.0000000001). Default: 10 raw units, 10**(decimals-12) for 18-decimal tokens.",
+        show_default=False,
+    ),
+]
+WalletAddress = Annotated[
+    str | None,
+    option(
+        "--wallet-address",
+        "audit: the hot wallet to audit. Default: the wallet the state file trades from (no private key needed).",
+        show_default=False,
     ),
 ]
 
@@ -440,6 +523,77 @@ WatchdogTimeout = Annotated[
         "--watchdog-timeout",
         "Alert when one cycle runs longer than this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
         show_default=False,
+    ),
+]
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+DashboardEnabled = Annotated[
+    bool,
+    option(
+        "--dashboard-enabled/--dashboard-disabled",
+        "Serve the strategy, fund and ledger dashboards (/, /fund, /ledger) from the webhook.",
+    ),
+]
+DashboardLogin = Annotated[
+    bool,
+    option(
+        "--dashboard-login/--no-dashboard-login",
+        "Require a dashboard login (users from create-dashboard-user) instead of public read-only pages.",
+    ),
+]
+DashboardDbUrl = Annotated[
+    str | None,
+    option(
+        "--dashboard-db-url",
+        "SQLAlchemy URL of the dashboard user database. Default: sqlite:///state/dashboard-users.sqlite.",
+        show_default=False,
+    ),
+]
+AppCookieSecret = Annotated[
+    str | None,
+    option(
+        "--app-cookie-secret",
+        "Secret that signs dashboard session cookies; required with --dashboard-login (never shown).",
+        show_default=False,
+    ),
+]
+DashboardCookieSecure = Annotated[
+    str,
+    option(
+        "--dashboard-cookie-secure",
+        "Mark session cookies Secure: auto (when the request came over https), always, or never.",
+    ),
+]
+DashboardConfigFile = Annotated[
+    Path | None,
+    option(
+        "--dashboard-config",
+        "INI or TOML file with [strategies:<id>] display settings (currencies, symbol size, ranges).",
+        show_default=False,
+    ),
+]
+Strategies = Annotated[
+    Path | None,
+    option(
+        "--strategies",
+        "JSON file listing executors as [{id, name, url}] for the fleet dashboard "
+        "(or the JSON itself in TS_PUBLIC_STRATEGIES).",
+        show_default=False,
+    ),
+]
+FleetTimeout = Annotated[
+    float, option("--fleet-timeout", "Seconds to wait for each executor's /status and /metadata.")
+]
+Username = Annotated[
+    str | None,
+    option("--username", "Dashboard username to create (asked when not given).", show_default=False),
+]
+PasswordStdin = Annotated[
+    bool,
+    option(
+        "--password-stdin/--no-password-stdin",
+        "Read the password from standard input (first line) instead of asking, for scripts.",
     ),
 ]
 

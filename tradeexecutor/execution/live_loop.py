@@ -31,6 +31,7 @@ from tradeexecutor.execution.failures import is_transient
 from tradeexecutor.execution.run_state import RunState
 from tradeexecutor.execution.runner import CycleRunner
 from tradeexecutor.reporting.reporter import Reporter
+from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
 from tradeexecutor.strategy.cycle import CycleDuration
 
@@ -42,11 +43,21 @@ class MarketRefresh(Protocol):
         """Bring candles up to date; return when the newest candle closed (None: no data)."""
         ...
 
+    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
+        """Recent closes per pair ticker, for the dashboard's trading graph."""
+        ...
+
 
 class Persistence(Protocol):
     def save(self) -> None: ...
 
     def last_saved(self) -> bytes | None: ...
+
+
+class CycleHook(Protocol):
+    def run_if_due(self, cycle_number: int, state: State) -> object:
+        """Run after a completed cycle (e.g. the account audit); raise to halt trading."""
+        ...
 
 
 class LoopOutcome(StrEnum):
@@ -137,6 +148,7 @@ class LiveLoop:
         clock: Callable[[], datetime.datetime] = utcnow,
         stop: threading.Event | None = None,
         wait: Callable[[float], object] | None = None,
+        after_cycle: CycleHook | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner
@@ -147,12 +159,13 @@ class LiveLoop:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.wait = wait or self.stop.wait  # tests pass a fake that advances a fake clock
+        self.after_cycle = after_cycle
         self.cycles_run = 0
         self._retry_at: datetime.datetime | None = None
         self._next_trigger_check: datetime.datetime | None = None
 
     @property
-    def state(self):  # noqa: ANN201 - the runner's State
+    def state(self) -> State:
         return self.runner.state
 
     # ---- scheduling ---------------------------------------------------------------------
@@ -218,9 +231,13 @@ class LiveLoop:
             market_data_lag=lag,
             positions=publish.positions_documents(self.state),
             trades=publish.trades_documents(self.state),
+            price_series=self.market.price_series(),
         )
         self.cycles_run += 1
         self._retry_at = None
+        if self.after_cycle is not None:
+            self.after_cycle.run_if_due(number, self.state)  # may save: publish what it wrote
+            self._publish_after_save()
         logger.info("Cycle %d for %s done: %d trade(s).", number, ts.isoformat(), len(report.trades))
 
     def _trigger_check(self, now: datetime.datetime) -> None:

@@ -6,7 +6,8 @@ only ever serves these precomputed, immutable results.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
 MAX_PUBLISHED_TRADES = 10_000  # newest first; /state has everything
+MAX_PRICE_POINTS = 2_000  # per pair: the strategy dashboard's price line
 
 
 def position_document(p: TradingPosition) -> dict[str, Any]:
@@ -119,3 +121,22 @@ def gas_spent(trades: Iterable[TradeExecution]) -> tuple[int, Decimal]:
             units += tx.gas_used or 0
         native += Decimal(t.gas_fees_native_raw).scaleb(-18)
     return units, native
+
+
+def price_series(
+    candles: Mapping[str, Any],
+    bucket: datetime.timedelta = datetime.timedelta(0),
+    limit: int = MAX_PRICE_POINTS,
+) -> dict[str, list[tuple[datetime.datetime, float]]]:
+    """{ticker: [(close time, close price), ...]} of the newest `limit` candles per pair, for
+    `RunState.publish(price_series=...)`. `candles` maps a pair ticker to a canonical OHLCV
+    frame (index = candle open time, tz-aware); `bucket` is the candle width, so each close
+    is drawn when it happened."""
+    out: dict[str, list[tuple[datetime.datetime, float]]] = {}
+    for ticker, frame in candles.items():
+        tail = frame.tail(limit)
+        out[ticker] = [
+            (at.to_pydatetime() + bucket, float(close))
+            for at, close in zip(tail.index, tail["close"], strict=True)
+        ]
+    return out

@@ -23,6 +23,8 @@ Decimals become JSON strings, datetimes ISO 8601):
     trades: trade_id (int, required), position_id, pair, side ("buy" | "sell"), status
         ("planned" | "broadcast" | "success" | "failed"), planned_at, executed_at,
         quantity, price, value, tx_hash, failure_reason
+    price_series: {pair ticker: [(tz-aware datetime, price), ...]}, recent candle closes
+        the strategy dashboard draws trades on (see `publish.price_series`)
 """
 
 from __future__ import annotations
@@ -145,6 +147,8 @@ class RunSnapshot:
     market_data_lag: float | None = None
     exception: ExceptionInfo | None = None
     summary: PortfolioSummary = field(default_factory=PortfolioSummary)
+    # the last account audit (AuditReport.summary(): JSON-ready, unix times), None before the first
+    audit: Mapping[str, Any] | None = None
     # reporting
     reporter_failures: Mapping[str, int] = field(default_factory=lambda: _EMPTY_MAPPING)
     # served as-is by the webhook
@@ -152,6 +156,10 @@ class RunSnapshot:
     positions_json: tuple[bytes, ...] = ()
     trades_json: tuple[bytes, ...] = ()
     source: str | None = None
+    # drawn by the strategy dashboard: pair ticker -> ((time, close price), ...), oldest first
+    price_series: Mapping[str, tuple[tuple[datetime, float], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 # Fields the loop may set directly through publish(); the rest have dedicated methods.
@@ -167,6 +175,17 @@ def encode_items(items: Iterable[Mapping[str, Any]], id_key: str) -> tuple[bytes
             raise ValueError(f"item {index} must be a dict with a {id_key!r} key, got {item!r:.80}")
         encoded.append(_encoder.encode(item))
     return tuple(encoded)
+
+
+def freeze_price_series(series: Mapping[str, Iterable[tuple[datetime, Any]]]) -> Mapping[str, Any]:
+    """An immutable copy with float prices; naive times are refused like everywhere else."""
+    frozen: dict[str, tuple[tuple[datetime, float], ...]] = {}
+    for ticker, points in series.items():
+        rows = tuple((at, float(price)) for at, price in points)
+        for at, _ in rows[:1] + rows[-1:]:
+            _check_aware(f"price_series[{ticker!r}] time", at)
+        frozen[str(ticker)] = rows
+    return MappingProxyType(frozen)
 
 
 def _check_aware(name: str, value: Any) -> None:
@@ -240,6 +259,12 @@ class RunState:
                 prepared["metadata"] = StrategyMetadata(**value)
             elif name == "summary" and isinstance(value, Mapping):
                 prepared["summary"] = PortfolioSummary(**value)
+            elif name == "audit" and value is not None:
+                # frozen, so the snapshot stays immutable; encoded once here to fail early on bad values
+                _encoder.encode(value)
+                prepared["audit"] = MappingProxyType(dict(value))
+            elif name == "price_series":
+                prepared["price_series"] = freeze_price_series(value)
             else:
                 prepared[name] = value
         return prepared

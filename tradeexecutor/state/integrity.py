@@ -105,6 +105,9 @@ class IntegrityChecker:
         ):
             if value is not None and value.tzinfo is None:
                 raise IntegrityError(f"{what} {value.isoformat()} has no timezone")
+        audited_at = state.audit_cursor.last_audited_at
+        if audited_at is not None and audited_at.tzinfo is None:
+            raise IntegrityError("the audit cursor's last audit time has no timezone")
         for finding in state.audit_findings:
             if finding.at.tzinfo is None:
                 raise IntegrityError(

@@ -45,6 +45,21 @@ class AuditFinding(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     tx_hash: str | None = None
 
 
+class AuditCursor(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where the last passing audit stopped, so the next one looks only at what came after.
+
+    The order audit scans the chain from `last_block + 1` and checks the hot wallet's
+    nonces from `next_nonce` on; both move only when an audit passes, so a failed audit
+    is found again by the next one. Empty until the first audit of this state passes.
+    """
+
+    wallet_address: str | None = None  # the audited hot wallet (checksummed)
+    last_block: int | None = None  # audited up to and including this block
+    next_nonce: int | None = None  # the wallet's transaction count at last_block
+    last_audited_at: UTCDateTime | None = None
+    passed_count: int = 0
+
+
 class State(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Everything one executor knows. The file format version lives in the file's envelope
     (`tradeexecutor.state.serialisation`), not here: it describes the file, not the state."""
@@ -58,6 +73,7 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
     visualisation: Visualisation = msgspec.field(default_factory=Visualisation)
     cycle: CycleInfo = msgspec.field(default_factory=CycleInfo)
     audit_findings: list[AuditFinding] = msgspec.field(default_factory=list)
+    audit_cursor: AuditCursor = msgspec.field(default_factory=AuditCursor)
 
     # ---- reserves: deposits, withdrawals, drift -----------------------------------------
 
@@ -419,3 +435,20 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
         require_utc(finding.at, "audit finding time")
         self.audit_findings.append(finding)
         del self.audit_findings[:-MAX_AUDIT_FINDINGS]
+
+    def advance_audit_cursor(
+        self, at: datetime.datetime, *, wallet_address: str, block: int, next_nonce: int
+    ) -> None:
+        """A passing audit covered the chain up to `block` and the wallet's nonces below `next_nonce`."""
+        cursor = self.audit_cursor
+        if cursor.last_block is not None and block < cursor.last_block:
+            raise StateError(f"The audit cursor cannot move back from block {cursor.last_block} to {block}.")
+        if cursor.next_nonce is not None and next_nonce < cursor.next_nonce:
+            raise StateError(
+                f"The audit cursor cannot move back from nonce {cursor.next_nonce} to {next_nonce}."
+            )
+        cursor.wallet_address = wallet_address
+        cursor.last_block = block
+        cursor.next_nonce = next_nonce
+        cursor.last_audited_at = require_utc(at, "audit time")
+        cursor.passed_count += 1

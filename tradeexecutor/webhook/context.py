@@ -6,11 +6,14 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeexecutor.execution.run_state import RunState, utc_now
 from tradeexecutor.webhook.http import BasicAuth
 from tradeexecutor.webhook.snapshot_cache import SnapshotCache
+
+if TYPE_CHECKING:
+    from tradeexecutor.dashboard.config import DashboardConfig
 
 
 class LogSource(Protocol):
@@ -34,6 +37,7 @@ class WebhookContext:
     metrics: MetricsSource | None = None
     auth: BasicAuth | None = None
     cors_origins: frozenset[str] = frozenset()
+    dashboard: DashboardConfig | None = None  # None: no HTML pages, only the JSON API
     clock: Callable[[], datetime] = utc_now
     openapi_body: bytes = b"{}"
     cache: SnapshotCache = field(default_factory=SnapshotCache)

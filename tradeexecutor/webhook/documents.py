@@ -61,6 +61,7 @@ def status_document(s: RunSnapshot) -> dict[str, Any]:
         "version": s.version,
         "git_revision": s.git_revision,
         "reporter_failures": dict(s.reporter_failures),
+        "audit": dict(s.audit) if s.audit is not None else None,
     }
 
 

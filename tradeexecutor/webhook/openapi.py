@@ -87,6 +87,50 @@ SCHEMAS: dict[str, Schema] = {
                 "additionalProperties": COUNT,
                 "description": "Failed deliveries per reporting channel (discord, statsd, ...).",
             },
+            "audit": {
+                "anyOf": [ref("AuditSummary"), {"type": "null"}],
+                "description": "The last account audit (docs/audit.md); null before the first one.",
+            },
+        }
+    ),
+    "AuditSummary": obj(
+        {
+            "at": UNIX,
+            "ok": {"type": "boolean", "description": "No audit found a problem."},
+            "complete": {"type": "boolean", "description": "Every selected audit ran (none was skipped)."},
+            "cycle": nullable("integer", description="The cycle after which it ran."),
+            "block": {"type": "integer", "description": "Every chain read was made at this block."},
+            "wallet_address": {"type": "string"},
+            "headline": {"type": "string"},
+            "audits": obj(
+                {"balance": ref("AuditSection"), "ledger": ref("AuditSection"), "order": ref("AuditSection")},
+                required=[],
+            ),
+            "drift": {
+                "type": "array",
+                "items": obj(
+                    {"asset": {"type": "string"}, "amount": {"type": "string"}, "reason": {"type": "string"}}
+                ),
+            },
+            "drift_booked": {"type": "boolean"},
+        }
+    ),
+    "AuditSection": obj(
+        {
+            "status": {"enum": ["passed", "failed", "skipped"]},
+            "checks": COUNT,
+            "skipped_reason": nullable("string"),
+            "notes": {"type": "array", "items": {"type": "string"}},
+            "problems": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "message": {"type": "string"},
+                        "asset_key": nullable("string"),
+                        "tx_hash": nullable("string"),
+                    }
+                ),
+            },
         }
     ),
     "Health": obj(

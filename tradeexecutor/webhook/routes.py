@@ -1,7 +1,10 @@
-"""Every webhook route, in one table: path, view, whether it is public, and what it is for.
+"""Every webhook route, in two tables: path, view, whether it is public, and what it is for.
 
-The app, the auth tween and the OpenAPI document are all built from this table, so a
-route cannot exist without being documented, and a public route is public everywhere.
+ROUTES is the JSON API: the app, the auth tween and the OpenAPI document are all built from
+it, so a route cannot exist without being documented, and a public route is public
+everywhere. PAGES are the HTML dashboards (tradeexecutor/dashboard/): they follow basic
+auth like the API unless dashboard login is on, in which case they need a login session
+instead; static files (BokehJS, CSS) are always public.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 
 from pyramid.config import Configurator
 
+from tradeexecutor.dashboard import auth_views
+from tradeexecutor.dashboard import views as pages
 from tradeexecutor.webhook import views
 
 
@@ -20,7 +25,8 @@ class Route:
     path: str
     view: Callable
     summary: str
-    public: bool = False  # served without basic auth (liveness probes)
+    public: bool = False  # served without basic auth (liveness probes, static files)
+    methods: tuple[str, ...] = ("GET", "HEAD")
 
 
 ROUTES: tuple[Route, ...] = (
@@ -43,12 +49,53 @@ ROUTES: tuple[Route, ...] = (
     Route("openapi", "/openapi.json", views.openapi, "This API described as OpenAPI 3.1."),
 )
 
+PAGES: tuple[Route, ...] = (
+    Route(
+        "dashboard_strategy",
+        "/",
+        pages.strategy_page,
+        "Strategy dashboard: trades, position, PnL, positions.",
+    ),
+    Route(
+        "dashboard_fund", "/fund", pages.fund_page, "Fund dashboard: performance breakdown, equity, summary."
+    ),
+    Route("dashboard_ledger", "/ledger", pages.ledger_page, "Ledger of one asset with running balance; CSV."),
+    Route(
+        "dashboard_login",
+        "/login",
+        auth_views.login,
+        "Login form (login mode).",
+        methods=("GET", "HEAD", "POST"),
+    ),
+    Route(
+        "dashboard_logout", "/logout", auth_views.logout, "Log out (POST with CSRF token).", methods=("POST",)
+    ),
+    Route(
+        "static", "/static/{name}", auth_views.static_file, "BokehJS, CSS and JS of the pages.", public=True
+    ),
+)
+
 PUBLIC_PATHS = frozenset(r.path for r in ROUTES if r.public)
+PAGE_PATHS = frozenset(r.path for r in PAGES if not r.public)
+STATIC_PREFIX = "/static/"
+
+
+def basic_auth_applies(path: str, dashboard_login: bool) -> bool:
+    """Basic auth (when configured) guards the API, and the pages unless they have their own login."""
+    if path in PUBLIC_PATHS or path.startswith(STATIC_PREFIX):
+        return False
+    return not (dashboard_login and path in PAGE_PATHS)
+
+
+def add_routes(config: Configurator, routes: tuple[Route, ...]) -> None:
+    for route in routes:
+        config.add_route(route.name, route.path)
+        config.add_view(route.view, route_name=route.name, request_method=route.methods)
 
 
 def includeme(config: Configurator) -> None:
-    for route in ROUTES:
-        config.add_route(route.name, route.path)
-        config.add_view(route.view, route_name=route.name, request_method=("GET", "HEAD"))
+    add_routes(config, ROUTES)
+    if config.registry.webhook_context.dashboard is not None:
+        add_routes(config, PAGES)
     config.add_notfound_view(views.not_found)
     config.add_exception_view(views.internal_error, context=Exception)

@@ -15,13 +15,16 @@ import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeexecutor.config.redaction import redactor
 from tradeexecutor.errors import UserError
 from tradeexecutor.execution.run_state import RunState
 from tradeexecutor.webhook.context import LogSource, MetricsSource, WebhookContext
 from tradeexecutor.webhook.http import BasicAuth, parse_origins
+
+if TYPE_CHECKING:
+    from tradeexecutor.dashboard.config import DashboardConfig
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,7 @@ class WebhookServer:
         *,
         logs: LogSource | None = None,
         metrics: MetricsSource | None = None,
+        dashboard: DashboardConfig | None = None,
     ) -> None:
         self.config = config
         self.context = WebhookContext(
@@ -118,6 +122,7 @@ class WebhookServer:
             metrics=metrics,
             auth=config.auth,
             cors_origins=config.cors_origins,
+            dashboard=dashboard,
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -145,11 +150,9 @@ class WebhookServer:
         # "Task queue depth is N" is waitress thinking aloud under load, not a problem.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-        from tradeexecutor.webhook.app import make_app
-
         if self._server is not None:
             raise RuntimeError("the webhook server is already started")
-        app = make_app(self.context)
+        app = self.make_app()
         host, port = self.config.host, self.config.port
         dispatcher = _joinable_dispatcher()
         try:
@@ -187,6 +190,12 @@ class WebhookServer:
         self._thread = threading.Thread(target=self._serve, name="webhook", daemon=True)
         self._thread.start()
         logger.info("Webhook listening on %s", self.url)
+
+    def make_app(self) -> Any:
+        """The WSGI app to serve; the fleet dashboard overrides this to serve its own pages."""
+        from tradeexecutor.webhook.app import make_app
+
+        return make_app(self.context)
 
     def _serve(self) -> None:
         try:

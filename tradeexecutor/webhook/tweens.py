@@ -1,4 +1,5 @@
-"""The one tween every request passes: count it, answer CORS preflights, enforce basic auth."""
+"""The one tween every request passes: count it, answer CORS preflights, enforce basic auth
+(on the API always, on the dashboard pages unless they use their own login)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pyramid.response import Response
 
 from tradeexecutor.webhook.context import WebhookContext
 from tradeexecutor.webhook.http import PREFLIGHT_HEADERS, cors_headers
-from tradeexecutor.webhook.routes import PUBLIC_PATHS
+from tradeexecutor.webhook.routes import basic_auth_applies
 from tradeexecutor.webhook.views import error_response
 
 
 def webhook_tween_factory(handler: Callable[[Request], Response], registry: Registry):
     context: WebhookContext = registry.webhook_context
+    login_pages = context.dashboard is not None and context.dashboard.login is not None
 
     def webhook_tween(request: Request) -> Response:
         context.count_request()
@@ -31,7 +33,7 @@ def webhook_tween_factory(handler: Callable[[Request], Response], registry: Regi
         auth = context.auth
         if (
             auth is not None
-            and request.path not in PUBLIC_PATHS
+            and basic_auth_applies(request.path, login_pages)
             and not auth.check(request.headers.get("Authorization"))
         ):
             response = error_response(401, "authentication required")

@@ -23,6 +23,8 @@ from tradeexecutor.cli.options import (
     MaxSlippage,
     MinGasBalance,
     OptionalDeploymentFile,
+    Simulate,
+    SimulateReserve,
     StateFile,
     StrategyFile,
     TestTradePair,
@@ -33,6 +35,10 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ApprovalMode, GasPriceMethod
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tradeexecutor.ethereum.settings import ExecutionSettings
+    from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.connect import LiveSetup
     from tradeexecutor.state.identifiers import TradingPairIdentifier
 
@@ -55,42 +61,70 @@ def perform_test_trade(
     confirmation_block_count: ConfirmationBlockCount = 1,
     confirmation_timeout: ConfirmationTimeout = 300.0,
     min_gas_balance: MinGasBalance = None,
+    simulate: Simulate = False,
+    simulate_reserve: SimulateReserve = None,
 ) -> None:
     """Buy the strategy's token for --test-trade-size of reserve and sell it back, recorded in the state."""
-    from tradeexecutor.ethereum.gas import human
+    from tradeexecutor.cli.simulation import simulate_if_asked
     from tradeexecutor.ethereum.settings import ExecutionSettings
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.connect import connect_live
+    from tradeexecutor.execution.live.state_access import state_path
+
+    if test_trade_size <= 0:
+        raise UserError("--test-trade-size must be more than 0.")
+    real_path = state_path(state_file, strategy_file, id)
+    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_path) as scope:
+        setup = connect_live(
+            strategy_file,
+            deployment_file=deployment_file,
+            exchange_slug=exchange_slug,
+            token_addresses=token_addresses,
+            candle_start_block=candle_start_block,
+        )
+        scope.connected(setup)
+        settings = ExecutionSettings(
+            gas_price_method=gas_price_method,
+            max_slippage_bps=max_slippage,
+            approval_mode=approval_mode,
+            confirmation_block_count=confirmation_block_count,
+            confirmation_timeout=confirmation_timeout,
+            min_gas_balance=min_gas_balance,
+        )
+        strategy_id = id or (strategy_file.stem if strategy_file else "")
+        _test_trade(
+            setup,
+            HotWallet.from_env(),
+            pair,
+            test_trade_size,
+            max_slippage,
+            settings,
+            scope.state_path,
+            strategy_id,
+        )
+    if scope.simulating:
+        typer.echo(f"Simulated: the real chain and {real_path} were not touched.")
+
+
+def _test_trade(
+    setup: LiveSetup,
+    wallet: HotWallet,
+    pair: str | None,
+    test_trade_size: Decimal,
+    max_slippage: int,
+    settings: ExecutionSettings,
+    path: Path,
+    strategy_id: str,
+) -> None:
+    from tradeexecutor.ethereum.gas import human
     from tradeexecutor.execution.live.stack import build_live_models
-    from tradeexecutor.execution.live.state_access import open_state, state_path
+    from tradeexecutor.execution.live.state_access import open_state
     from tradeexecutor.state.time import utcnow
     from tradeexecutor.state.trade import TradeExecution, TradeStatus, TradeType
     from tradeexecutor.strategy.position_manager import PositionManager
 
-    if test_trade_size <= 0:
-        raise UserError("--test-trade-size must be more than 0.")
-    setup = connect_live(
-        strategy_file,
-        deployment_file=deployment_file,
-        exchange_slug=exchange_slug,
-        token_addresses=token_addresses,
-        candle_start_block=candle_start_block,
-    )
-    wallet = HotWallet.from_env()
     chosen = setup.pair_by_ticker(pair) if pair else _default_pair(setup)
-    settings = ExecutionSettings(
-        gas_price_method=gas_price_method,
-        max_slippage_bps=max_slippage,
-        approval_mode=approval_mode,
-        confirmation_block_count=confirmation_block_count,
-        confirmation_timeout=confirmation_timeout,
-        min_gas_balance=min_gas_balance,
-    )
-    path = state_path(state_file, strategy_file, id)
-    with open_state(path, create=True, strategy_id=id or (strategy_file.stem if strategy_file else "")) as (
-        state,
-        checkpoint,
-    ):
+    with open_state(path, create=True, strategy_id=strategy_id) as (state, checkpoint):
         models = build_live_models(
             setup.web3,
             wallet,

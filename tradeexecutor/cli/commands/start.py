@@ -14,7 +14,12 @@ from typing import Annotated
 import typer
 
 from tradeexecutor.cli.options import (
+    AppCookieSecret,
     ApprovalModeOption,
+    Audit,
+    AuditTick,
+    AuditTolerance,
+    AuditTypes,
     BacktestCandleTimeFrameOverride,
     BacktestEnd,
     BacktestPoolLiquidity,
@@ -28,6 +33,11 @@ from tradeexecutor.cli.options import (
     ConfirmationTimeout,
     CycleDurationOverride,
     CycleOffsetMinutes,
+    DashboardConfigFile,
+    DashboardCookieSecure,
+    DashboardDbUrl,
+    DashboardEnabled,
+    DashboardLogin,
     DiscordErrorWebhookUrl,
     DiscordWebhookUrl,
     ExchangeSlug,
@@ -57,6 +67,8 @@ from tradeexecutor.cli.options import (
     RunSingleCycle,
     SentryDsn,
     ShortDescription,
+    Simulate,
+    SimulateReserve,
     StateFile,
     StatsdHost,
     StatsdPort,
@@ -107,6 +119,13 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    simulate: Simulate = False,
+    simulate_reserve: SimulateReserve = None,
+    # live: account audits
+    audit: Audit = False,
+    audit_tick: AuditTick = 1,
+    audit_types: AuditTypes = None,
+    audit_tolerance: AuditTolerance = None,
     # live: webhook, logging and reporting
     http_enabled: HttpEnabled = True,
     http_host: HttpHost = "127.0.0.1",
@@ -125,6 +144,12 @@ def start(
     statsd_prefix: StatsdPrefix = "trade_executor",
     heartbeat: Heartbeat = None,
     sentry_dsn: SentryDsn = None,
+    dashboard_enabled: DashboardEnabled = True,
+    dashboard_login: DashboardLogin = False,
+    dashboard_db_url: DashboardDbUrl = None,
+    app_cookie_secret: AppCookieSecret = None,
+    dashboard_cookie_secure: DashboardCookieSecure = "auto",
+    dashboard_config: DashboardConfigFile = None,
     # backtest (and paper trading's starting cash)
     backtest_start: BacktestStart = None,
     backtest_end: BacktestEnd = None,
@@ -169,12 +194,16 @@ def start(
             cycle = CycleDuration.parse(cycle_duration)
         except ValueError as e:
             raise UserError(f"--cycle-duration: {e}") from None
+    from dataclasses import replace
     from datetime import timedelta
 
+    from tradeexecutor.cli.simulation import simulate_if_asked
+
+    real_state = state_file or Path("state") / f"{executor_id}.json"
     options = LiveOptions(
         execution_type=kind,
         strategy_file=strategy_file,
-        state_file=state_file or Path("state") / f"{executor_id}.json",
+        state_file=real_state,
         executor_id=executor_id,
         cache_path=cache_path,
         deployment_file=deployment_file,
@@ -202,6 +231,10 @@ def start(
         long_description=long_description,
         icon_url=icon_url,
         initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        audit=audit,
+        audit_tick=audit_tick,
+        audit_types=audit_types,
+        audit_tolerance=audit_tolerance,
         monitoring=MonitoringOptions(
             log_level=log_level,
             file_log_level=None if file_log_level.lower() == "none" else file_log_level,
@@ -220,8 +253,31 @@ def start(
             statsd_prefix=statsd_prefix,
             heartbeat=heartbeat,
             sentry_dsn=sentry_dsn,
+            dashboard_enabled=dashboard_enabled,
+            dashboard_login=dashboard_login,
+            dashboard_db_url=dashboard_db_url,
+            app_cookie_secret=app_cookie_secret,
+            dashboard_cookie_secure=dashboard_cookie_secure,
+            dashboard_config=dashboard_config,
         ),
     )
-    code = run_live(options)
+    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_state) as scope:
+        if scope.simulating:
+            # a rehearsal must not page anyone or pollute production metrics
+            options = replace(
+                options,
+                state_file=scope.state_path,
+                on_connected=scope.connected,
+                name=f"SIMULATION: {options.name or executor_id}",
+                monitoring=replace(
+                    options.monitoring,
+                    discord_webhook_url=None,
+                    discord_error_webhook_url=None,
+                    statsd_host=None,
+                    logstash_server=None,
+                    sentry_dsn=None,
+                ),
+            )
+        code = run_live(options)
     if code:
         raise typer.Exit(code)

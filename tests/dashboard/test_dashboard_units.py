@@ -1,0 +1,206 @@
+"""The dashboards' plain parts without a browser: windows, settings, figures, CSV, sessions, escaping."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.state.factories import ETH, T0, USDC, WETH, WETH_USDC, funded_state, hours
+from tests.webhook_client import get
+from tradeexecutor.dashboard import fund_data, ledger_data
+from tradeexecutor.dashboard.auth.passwords import hash_password, verify_password
+from tradeexecutor.dashboard.auth.session import Signer
+from tradeexecutor.dashboard.auth_views import safe_next
+from tradeexecutor.dashboard.pages import json_for_script, safe_url
+from tradeexecutor.dashboard.settings import DisplaySettings, display_settings
+from tradeexecutor.dashboard.timewindow import BadQuery, parse_window
+from tradeexecutor.errors import UserError
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_window_toggles_and_iso_times() -> None:
+    assert parse_window({}, NOW).start == NOW - datetime.timedelta(days=30)
+    assert parse_window({"window": "1d"}, NOW).start == NOW - datetime.timedelta(days=1)
+    assert parse_window({"window": "all"}, NOW).start is None
+    w = parse_window({"start": "2024-05-01T10:20:30Z", "end": "2024-05-02 10:20:31+02:00"}, NOW)
+    assert w.start == datetime.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)
+    assert w.end == datetime.datetime(2024, 5, 2, 8, 20, 31, tzinfo=UTC) and w.label == "custom"
+    assert parse_window({"start": "2024-05-01"}, NOW).start == datetime.datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_window({"end": "2024-05-10", "window": "7d"}, NOW).start == datetime.datetime(
+        2024, 5, 3, tzinfo=UTC
+    )
+    for params, message in [
+        ({"window": "2w"}, "window='2w' is not a known window: use one of 1d, 7d, 30d, all."),
+        ({"start": "May 1"}, "start='May 1' is not an ISO 8601 time"),
+        ({"end": ""}, "end is empty"),
+        ({"start": "2024-05-02", "end": "2024-05-01"}, "must be before end"),
+    ]:
+        with pytest.raises(BadQuery, match=message.replace("(", r"\(").replace(")", r"\)")):
+            parse_window(params, NOW)
+
+
+def test_display_settings_module_then_config_file(tmp_path) -> None:
+    ini = tmp_path / "dashboards.conf"
+    ini.write_text("[strategies:mm]\nprice_currency: USD\nbase_point_radius: 30\nposition_graph_min: -0.05\n")
+    settings = display_settings("mm", {"PRICE_CURRENCY": "USDC", "volume_currency": "ETH"}, ini)
+    assert settings == DisplaySettings(
+        price_currency="USD", volume_currency="ETH", base_point_radius=30.0, position_graph_min=-0.05
+    )
+    toml = tmp_path / "d.toml"
+    toml.write_text('[strategies.mm]\ndisplay_name = "Market maker"\ngraph_volume_threshold = 0.001\n')
+    assert display_settings("mm", None, toml).graph_volume_threshold == Decimal("0.001")
+    with pytest.raises(UserError, match="Unknown dashboard setting 'colour'"):
+        display_settings("mm", {"colour": "red"})
+    with pytest.raises(UserError, match="base_point_radius .* must be a number"):
+        display_settings("mm", {"base_point_radius": "big"})
+    ini.write_text("[other:mm]\nprice_currency: USD\n")
+    with pytest.raises(UserError, match=r"must be named \[strategies:<id>\]"):
+        display_settings("mm", None, ini)
+
+
+def traded_state():
+    """Buy 1 WETH at 2000, sell 0.5 at 2100, deposit, withdraw, drift, gas: every ledger kind."""
+    state = funded_state()
+    buy = state.plan_trade(T0 + hours(1), WETH_USDC, price=Decimal(2000), reserve=Decimal(2000))
+    state.start_trade(buy, T0 + hours(1))
+    state.settle_trade_success(
+        buy,
+        T0 + hours(1),
+        executed_quantity_raw=10**18,
+        executed_reserve_raw=2000 * 10**6,
+        executed_price=Decimal(2000),
+        lp_fees_reserve=Decimal(6),
+    )
+    state.record_statistics(T0 + hours(1))
+    position = state.position_of(buy)
+    sell = state.plan_trade(
+        T0 + hours(2), WETH_USDC, price=Decimal(2100), quantity=Decimal("-0.5"), position=position
+    )
+    state.start_trade(sell, T0 + hours(2))
+    state.settle_trade_success(
+        sell,
+        T0 + hours(2),
+        executed_quantity_raw=-(5 * 10**17),
+        executed_reserve_raw=1050 * 10**6,
+        executed_price=Decimal(2100),
+        lp_fees_reserve=Decimal("3.15"),
+    )
+    state.revalue_position(position, T0 + hours(3), Decimal(2200))
+    state.record_deposit(USDC, 500 * 10**6, T0 + hours(3), reason="investor")
+    state.record_withdrawal(USDC, 100 * 10**6, T0 + hours(3), reason='=HYPERLINK("http://x")')
+    state.record_drift(USDC, -(2 * 10**6), T0 + hours(3), reason="audit found 2 USDC less")
+    state.record_statistics(T0 + hours(4))
+    return state
+
+
+def test_fund_breakdown_adds_up_to_the_equity_change() -> None:
+    state = traded_state()
+    window = parse_window({"start": (T0 + hours(0.5)).isoformat()}, T0 + hours(5))
+    b = fund_data.breakdown(state, window)
+    assert b.equity_start == Decimal(10_000)  # deposits by then (no statistics yet)
+    assert b.deposits == Decimal(500) and b.withdrawals == Decimal(100) and b.drift == Decimal(-2)
+    assert b.lp_fees == Decimal("9.15") and b.trades_executed == 2
+    realised = Decimal(1050) - Decimal(1000)
+    unrealised = Decimal("0.5") * 2200 - 1000
+    assert b.trading_revenue == realised + unrealised + b.lp_fees
+    assert b.other == 0
+    assert b.equity_end == b.equity_start + sum(v for _, v, _ in b.rows())
+    assert b.net_result == b.equity_change - 500 + 100
+
+
+def test_ledger_rows_running_balance_and_csv_is_safe_for_spreadsheets() -> None:
+    state = traded_state()
+    window = parse_window({"window": "all"}, T0 + hours(5))
+    rows = ledger_data.ledger_rows(state, USDC, window)
+    assert [r.kind for r in rows] == ["deposit", "trade", "trade", "deposit", "withdrawal", "drift"]
+    assert rows[-1].balance == USDC.to_decimal(state.ledger.balance(USDC.key)) == Decimal(9448)
+    assert rows[1].reason == "buy WETH-USDC (fill)"
+    later = ledger_data.ledger_rows(state, USDC, parse_window({"start": (T0 + hours(2)).isoformat()}, T0))
+    assert later[0].balance == Decimal(9050)  # balance includes what came before the window
+    text = ledger_data.ledger_csv(rows, USDC)
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    assert ledger_data.choose_asset(state, "usdc") == USDC
+    assert ledger_data.choose_asset(state, ETH.key) == ETH
+    with pytest.raises(BadQuery, match="asset='DOGE' has no ledger entries: choose one of"):
+        ledger_data.choose_asset(state, "DOGE")
+    assert ledger_data.choose_asset(state, "WETH") == WETH
+
+
+def test_passwords_and_signed_sessions() -> None:
+    encoded = hash_password("a long password 1")
+    assert encoded.startswith("scrypt$15$8$1$") and "a long password" not in encoded
+    assert verify_password("a long password 1", encoded) and not verify_password("a long password 2", encoded)
+    assert not verify_password("x", "garbage")
+    signer = Signer("s" * 32)
+    cookie = signer.issue("alice", now=1000.0)
+    assert signer.read(cookie, now=1001.0).username == "alice"
+    assert signer.read(cookie, now=1000.0 + 13 * 3600) is None  # expired
+    body, signature = cookie.split(".")
+    assert signer.read(body[:-1] + ("A" if body[-1] != "A" else "B") + "." + signature, now=1001.0) is None
+    assert Signer("t" * 32).read(cookie, now=1001.0) is None  # another secret
+    assert signer.check_csrf("nonce", signer.csrf_token("nonce")) and not signer.check_csrf("nonce", "x")
+
+
+def test_redirects_urls_and_script_json_cannot_break_out() -> None:
+    assert safe_next("/fund?window=1d") == "/fund?window=1d"
+    for evil in ("//evil.example", "https://evil.example", "/\\evil.example", None, "fund"):
+        assert safe_next(evil) == "/"
+    assert (
+        safe_url("javascript:alert(1)") is None
+        and safe_url("https://x.example/i.png") == "https://x.example/i.png"
+    )
+    assert "</script>" not in json_for_script({"a": "</script><script>alert(1)</script>"})
+
+
+def test_pages_escape_strategy_text_and_static_files_are_cached(scenario) -> None:
+    from tests.dashboard.conftest import published_run_state, serve
+    from tradeexecutor.dashboard.config import DashboardConfig
+
+    evil = '<script>alert("x")</script>'
+    server = serve(
+        published_run_state(scenario, name=evil, short_description=evil, icon_url="javascript:alert(1)"),
+        DashboardConfig(),
+    )
+    try:
+        for path in ("/", "/fund", "/ledger", "/?window=<b>x</b>"):
+            answer = get(server.port, path)
+            assert b"<script>alert" not in answer.body and b"javascript:" not in answer.body, path
+            assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+        assert b"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in get(server.port, "/").body
+        js = get(server.port, "/static/bokeh.min.js", {"Accept-Encoding": "gzip"})
+        assert js.status == 200 and js.headers["Content-Encoding"] == "gzip"
+        assert "immutable" in js.headers["Cache-Control"]
+        assert get(server.port, "/static/bokeh.min.js", {"If-None-Match": js.headers["ETag"]}).status == 304
+        assert get(server.port, "/static/..%2Fconfig.py").status == 404
+        assert get(server.port, "/ledger?format=xml").status == 400
+        assert get(server.port, "/?pair=FOO-USDC").status == 400
+    finally:
+        server.stop()
+
+
+def test_login_mode_refuses_to_start_without_a_cookie_secret(tmp_path) -> None:
+    from tradeexecutor.dashboard.config import build_dashboard_config
+
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    with pytest.raises(UserError, match="--dashboard-login needs APP_COOKIE_SECRET"):
+        build_dashboard_config("x", login=True, db_url=url)
+    with pytest.raises(UserError, match="APP_COOKIE_SECRET is too short"):
+        build_dashboard_config("x", login=True, db_url=url, cookie_secret="short")
+    with pytest.raises(UserError, match="--dashboard-cookie-secure must be one of auto, always, never"):
+        build_dashboard_config("x", login=True, db_url=url, cookie_secret="s" * 32, cookie_secure="yes")
+
+
+def test_without_dashboards_the_webhook_serves_only_its_api() -> None:
+    from tradeexecutor.execution.run_state import RunState, StrategyMetadata
+    from tradeexecutor.webhook.server import WebhookConfig, WebhookServer
+
+    server = WebhookServer(WebhookConfig(port=0), RunState(StrategyMetadata("x", "X"), version="1"))
+    server.start()
+    try:
+        assert get(server.port, "/").status == 404 and get(server.port, "/status").status == 200
+    finally:
+        server.stop()

@@ -1,0 +1,165 @@
+"""Login mode: the flow in a real browser, CSRF, no user enumeration, rate limit, cookie flags,
+and the JSON API keeping its basic auth."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.dashboard.browser import screenshot_dir
+from tests.dashboard.conftest import PASSWORD
+from tests.webhook_client import basic, get
+from tradeexecutor.dashboard.auth import passwords
+from tradeexecutor.dashboard.auth.ratelimit import LoginRateLimiter
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiter(login_server):
+    login_server.dashboard.login.limiter = LoginRateLimiter()
+
+
+def fill_login(page, username: str, password: str) -> None:
+    page.evaluate(
+        f"document.querySelector('input[name=username]').value = {username!r};"
+        f"document.querySelector('input[name=password]').value = {password!r};"
+    )
+    page.click_and_wait("form[action='/login'] button[type=submit]")
+
+
+def test_login_flow_in_the_browser(login_server, browser) -> None:
+    url = login_server.server.url
+    page = browser.new_page()
+    page.navigate(url + "/fund?window=all")
+    assert page.evaluate("location.pathname + location.search") == "/login?next=%2Ffund%3Fwindow%3Dall"
+    page.settle()
+    assert page.errors == []
+    page.screenshot(screenshot_dir() / "login.png")
+
+    fill_login(page, "alice", "not the password")
+    assert page.evaluate("document.getElementById('login-error').innerText") == "Wrong username or password."
+    assert page.evaluate("location.pathname") == "/login"
+
+    fill_login(page, "alice", PASSWORD)
+    assert page.evaluate("location.pathname + location.search") == "/fund?window=all"
+    page.evaluate("window.dashboardReady")
+    page.settle()
+    assert page.errors == []
+    assert page.evaluate("document.querySelector('header .who .muted').innerText") == "alice"
+    session = next(c for c in page.cookies() if c["name"] == "te_session")
+    assert session["httpOnly"] is True and session["sameSite"] == "Lax" and session["secure"] is False
+
+    # the JSON API keeps basic auth: a browser session is not enough
+    with_session = {"Cookie": f"te_session={session['value']}"}
+    assert get(login_server.server.port, "/status", with_session).status == 401
+    assert get(login_server.server.port, "/", with_session).status == 200
+    assert get(login_server.server.port, "/status", basic("ops", "api-password-1")).status == 200
+
+    page.click_and_wait("header form[action='/logout'] button")
+    assert page.evaluate("location.pathname") == "/login"
+    page.navigate(url + "/ledger")
+    assert page.evaluate("location.pathname") == "/login"
+
+
+def login_form(port: int) -> tuple[str, str]:
+    """(csrf cookie, token from the form) of a fresh GET /login."""
+    answer = get(port, "/login")
+    cookie = re.search(r"te_csrf=([^;]+)", answer.headers["Set-Cookie"]).group(1)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', answer.body).group(1).decode()
+    return cookie, token
+
+
+def post_login(port: int, fields: dict[str, str], cookie: str | None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if cookie:
+        headers["Cookie"] = f"te_csrf={cookie}"
+    conn.request("POST", "/login", body=urlencode(fields), headers=headers)
+    response = conn.getresponse()
+    result = (response.status, dict(response.getheaders()), response.read())
+    conn.close()
+    return result
+
+
+def error_text(body: bytes) -> str:
+    match = re.search(rb'id="login-error" role="alert">([^<]*)<', body)
+    return match.group(1).decode() if match else ""
+
+
+def test_login_form_needs_its_csrf_token(login_server) -> None:
+    port = login_server.server.port
+    cookie, token = login_form(port)
+    good = {"username": "alice", "password": PASSWORD, "csrf_token": token}
+    status, _, body = post_login(port, {**good, "csrf_token": ""}, cookie)
+    assert status == 403 and "came from another site" in error_text(body)
+    status, _, _ = post_login(port, good, None)  # a cross-site form cannot set our cookie
+    assert status == 403
+    other_cookie, _ = login_form(port)
+    status, _, _ = post_login(port, good, other_cookie)  # a token minted for another browser
+    assert status == 403
+    status, headers, _ = post_login(port, good, cookie)
+    assert status == 303 and headers["Location"] == login_server.server.url + "/"
+    assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+
+
+def test_logout_needs_its_csrf_token(login_server) -> None:
+    port = login_server.server.port
+    cookie, token = login_form(port)
+    _, headers, _ = post_login(port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie)
+    session = re.search(r"te_session=([^;]+)", headers["Set-Cookie"]).group(1)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(
+        "POST",
+        "/logout",
+        body="",
+        headers={"Cookie": f"te_session={session}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert conn.getresponse().status == 403
+    conn.close()
+    assert get(port, "/", {"Cookie": f"te_session={session}"}).status == 200  # still logged in
+    assert get(port, "/", {"Cookie": f"te_session={session[:-2]}xx"}).status == 303  # forged: to login
+
+
+def test_unknown_user_and_wrong_password_look_the_same(login_server, monkeypatch) -> None:
+    port = login_server.server.port
+    calls: list[int] = []
+    real = passwords.hashlib.scrypt
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("n", 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(passwords.hashlib, "scrypt", counting)
+    answers = []
+    for username in ("alice", "nobody-here"):
+        cookie, token = login_form(port)
+        calls.clear()
+        status, _, body = post_login(
+            port, {"username": username, "password": "wrong password!", "csrf_token": token}, cookie
+        )
+        answers.append(
+            (status, error_text(body), len(calls), re.sub(rb'name="username" value="[^"]*"', b"", body))
+        )
+        # same cookie nonce, same token: the rest of the page is byte for byte the same
+    assert answers[0][0] == answers[1][0] == 200
+    assert answers[0][1] == answers[1][1] == "Wrong username or password."
+    assert answers[0][2] == answers[1][2] == 1  # one scrypt derivation either way (same time)
+    first, second = (re.sub(rb'name="csrf_token" value="[^"]*"', b"", a[3]) for a in answers)
+    assert first == second
+
+
+def test_failed_logins_are_rate_limited(login_server) -> None:
+    port = login_server.server.port
+    cookie, token = login_form(port)
+    for _ in range(5):
+        status, _, _ = post_login(
+            port, {"username": "mallory", "password": "guess guess", "csrf_token": token}, cookie
+        )
+        assert status == 200
+    status, headers, body = post_login(
+        port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie
+    )
+    assert status == 429 and int(headers["Retry-After"]) > 0
+    assert "Too many failed logins" in error_text(body)

@@ -1,0 +1,63 @@
+"""Exact decimal text, table rounding and export file naming: the parts that need no chain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tradeexecutor.errors import UserError
+from tradeexecutor.toolbox.export import output_paths
+from tradeexecutor.toolbox.positions import exact, rounded
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("1E-6"), "0.000001"),
+        (Decimal("100.500"), "100.5"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("-0.000"), "0"),
+        (Decimal(2**256 - 1).scaleb(-18), f"{Decimal(2**256 - 1).scaleb(-18):f}"),
+    ],
+)
+def test_exact_is_plain_positional_text(value: Decimal, text: str) -> None:
+    assert exact(value) == text
+
+
+@given(st.integers(min_value=-(2**256), max_value=2**256), st.integers(min_value=0, max_value=30))
+def test_exact_reads_back_to_the_same_number(raw: int, decimals: int) -> None:
+    value = Decimal(raw).scaleb(-decimals)
+    text = exact(value)
+    assert text is not None and "E" not in text and Decimal(text) == value
+
+
+def test_rounded_cells() -> None:
+    assert rounded(Decimal("1234.5678"), 2) == "1,234.57"
+    assert rounded(Decimal("0.10"), 8) == "0.1"
+    assert rounded(Decimal(2**256), 2) == f"{2**256:,}"  # never overflows the decimal context
+    assert rounded(None, 2) == "-"
+
+
+def test_output_paths(tmp_path: Path) -> None:
+    assert output_paths(tmp_path, None) == (tmp_path / "trades.csv", tmp_path / "ledger.csv", "csv")
+    assert output_paths(tmp_path / "new", "PARQUET") == (
+        tmp_path / "new" / "trades.parquet",
+        tmp_path / "new" / "ledger.parquet",
+        "parquet",
+    )
+    assert output_paths(tmp_path / "t.parquet", None) == (
+        tmp_path / "t.parquet",
+        tmp_path / "t.ledger.parquet",
+        "parquet",
+    )
+    with pytest.raises(UserError, match="make them agree"):
+        output_paths(tmp_path / "t.csv", "parquet")
+    with pytest.raises(UserError, match="use --format csv or --format parquet"):
+        output_paths(tmp_path, "xlsx")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="existing file"):
+        output_paths(tmp_path / "notes.txt", None)

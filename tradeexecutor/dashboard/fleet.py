@@ -1,0 +1,209 @@
+"""The fleet view's data: many executors' `/status` and `/metadata`, read concurrently.
+
+Each executor is asked in parallel with a timeout, so one hung executor delays the page by
+at most the timeout and never hides the others; an executor that cannot be read is shown as
+unreachable with the reason. Answers are cached for a few seconds so a page reloaded by
+several people does not multiply the requests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from tradeexecutor.errors import UserError
+
+PUBLIC_STRATEGIES_ENV = "TS_PUBLIC_STRATEGIES"
+DEFAULT_TIMEOUT = 3.0
+CACHE_SECONDS = 5.0
+MAX_BODY = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEntry:
+    id: str
+    name: str
+    url: str  # the executor's webhook base URL
+
+
+def parse_strategies(text: str, source: str) -> list[FleetEntry]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(
+            f"{source} is not valid JSON ({e.msg} at line {e.lineno}): give a list of {{id, name, url}}."
+        ) from None
+    if not isinstance(document, list) or not document:
+        raise UserError(f'{source} must be a non-empty JSON list of {{"id", "name", "url"}} objects.')
+    entries: list[FleetEntry] = []
+    for index, item in enumerate(document):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("id"), str)
+            or not isinstance(item.get("url"), str)
+        ):
+            raise UserError(f'Entry {index} in {source} needs an "id" and a "url" (strings).')
+        url = item["url"].strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise UserError(
+                f"Entry {item['id']!r} in {source} has url {url!r}: use the executor's http(s):// webhook URL."
+            )
+        entries.append(FleetEntry(id=item["id"], name=str(item.get("name") or item["id"]), url=url))
+    ids = [e.id for e in entries]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate is not None:
+        raise UserError(f"Strategy id {duplicate!r} appears twice in {source}: ids must be unique.")
+    return entries
+
+
+def load_strategies(path: Path | None, env_value: str | None) -> list[FleetEntry]:
+    """--strategies (a file) wins; else TS_PUBLIC_STRATEGIES (the JSON itself)."""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"Cannot read --strategies {path}: {e.strerror or e}.") from None
+        return parse_strategies(text, str(path))
+    if env_value:
+        return parse_strategies(env_value, PUBLIC_STRATEGIES_ENV)
+    raise UserError(
+        f"No strategies to show: pass --strategies strategies.json or set {PUBLIC_STRATEGIES_ENV}."
+    )
+
+
+def fetch_json(url: str, timeout: float) -> Any:
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/json", "User-Agent": "trade-executor-fleet"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator-given URLs
+        return json.loads(response.read(MAX_BODY))
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    id: str
+    name: str
+    dashboard_url: str
+    icon_url: str | None
+    state: str  # running | retrying | stopped | unreachable
+    label: str
+    total_equity: Decimal | None
+    last_cycle_at: datetime.datetime | None
+    completed_cycle: int | None
+    detail: str
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, json.JSONDecodeError):
+        return "answered something that is not JSON"
+    return str(error) or type(error).__name__
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+def row_for(entry: FleetEntry, status: Any, metadata: Any) -> FleetRow:
+    from tradeexecutor.dashboard.pages import safe_url
+
+    if not isinstance(status, dict):
+        return FleetRow(
+            entry.id,
+            entry.name,
+            entry.url + "/",
+            None,
+            "unreachable",
+            "Unreachable",
+            None,
+            None,
+            None,
+            _reason(status),
+        )
+    meta = metadata if isinstance(metadata, dict) else {}
+    exception = status.get("exception") or {}
+    if not status.get("executor_running", False):
+        state, label = "stopped", "Stopped"
+        detail = status.get("halted_reason") or exception.get("message") or ""
+    elif exception:
+        state, label, detail = "retrying", "Retrying", exception.get("message", "")
+    else:
+        state, label = "running", "Running"
+        detail = f"{status.get('trades_succeeded', 0)} trades, {status.get('cycles_failed', 0)} failed cycles"
+    last = status.get("last_cycle_at")
+    return FleetRow(
+        id=entry.id,
+        name=meta.get("name") or entry.name,
+        dashboard_url=entry.url + "/",
+        icon_url=safe_url(meta.get("icon_url")),
+        state=state,
+        label=label,
+        total_equity=_decimal((meta.get("summary") or {}).get("total_equity")),
+        last_cycle_at=datetime.datetime.fromtimestamp(last, datetime.UTC)
+        if isinstance(last, int | float)
+        else None,
+        completed_cycle=status.get("completed_cycle"),
+        detail=str(detail)[:300],
+    )
+
+
+class FleetPoller:
+    def __init__(
+        self,
+        entries: Sequence[FleetEntry],
+        timeout: float = DEFAULT_TIMEOUT,
+        fetch: Callable[[str, float], Any] = fetch_json,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
+        self.entries = list(entries)
+        self.timeout = timeout
+        self.fetch = fetch
+        self.cache_seconds = cache_seconds
+        self._pool = ThreadPoolExecutor(
+            max_workers=min(32, 2 * len(self.entries) or 1), thread_name_prefix="fleet"
+        )
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[FleetRow]] | None = None
+
+    def _get(self, url: str) -> Any:
+        try:
+            return self.fetch(url, self.timeout)
+        except Exception as e:  # every failure is shown on the page, none stops it
+            return e
+
+    def rows(self) -> list[FleetRow]:
+        with self._lock:
+            if self._cached is not None and time.monotonic() - self._cached[0] < self.cache_seconds:
+                return self._cached[1]
+            futures = [
+                (
+                    entry,
+                    self._pool.submit(self._get, entry.url + "/status"),
+                    self._pool.submit(self._get, entry.url + "/metadata"),
+                )
+                for entry in self.entries
+            ]
+            rows = [row_for(entry, status.result(), metadata.result()) for entry, status, metadata in futures]
+            self._cached = (time.monotonic(), rows)
+            return rows
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,295 @@
+"""Every trade and ledger entry as flat rows for accountants: CSV or Parquet.
+
+Amounts are exact decimal strings in both formats: a token amount can have up to 78
+digits and every token its own number of decimals, which neither a float nor one fixed
+Parquet decimal type holds exactly; `Decimal(text)` reads them back without loss.
+Timestamps are ISO 8601 in UTC in CSV and UTC timestamps in Parquet. Files are written to
+a temporary name and renamed, so a reader never sees half an export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from tradeexecutor.errors import UserError
+from tradeexecutor.state.filewrite import fsync_directory, remove_quietly, write_synced
+from tradeexecutor.state.identifiers import AssetIdentifier, native_token
+from tradeexecutor.state.ledger import LedgerKind
+from tradeexecutor.state.state import State
+from tradeexecutor.state.trade import TradeExecution
+from tradeexecutor.toolbox.positions import exact
+
+
+class Kind(StrEnum):
+    int = "int"
+    text = "text"
+    time = "time"
+    amount = "amount"  # exact decimal string
+
+
+Columns = Sequence[tuple[str, Kind]]
+
+TRADE_COLUMNS: Columns = (
+    ("trade_id", Kind.int),
+    ("position_id", Kind.int),
+    ("trade_type", Kind.text),
+    ("status", Kind.text),
+    ("side", Kind.text),
+    ("pair", Kind.text),
+    ("chain_id", Kind.int),
+    ("exchange", Kind.text),
+    ("pool_address", Kind.text),
+    ("base_symbol", Kind.text),
+    ("base_address", Kind.text),
+    ("quote_symbol", Kind.text),
+    ("quote_address", Kind.text),
+    ("reserve_symbol", Kind.text),
+    ("reserve_address", Kind.text),
+    ("planned_at", Kind.time),
+    ("executed_at", Kind.time),
+    ("failed_at", Kind.time),
+    ("planned_quantity", Kind.amount),
+    ("planned_reserve", Kind.amount),
+    ("planned_price", Kind.amount),
+    ("executed_quantity", Kind.amount),
+    ("executed_reserve", Kind.amount),
+    ("executed_price", Kind.amount),
+    ("lp_fees_reserve", Kind.amount),
+    ("gas_fees_native", Kind.amount),
+    ("native_symbol", Kind.text),
+    ("gas_fees_reserve", Kind.amount),
+    ("swap_tx_hash", Kind.text),
+    ("tx_hashes", Kind.text),
+    ("block_number", Kind.int),
+    ("failure_reason", Kind.text),
+    ("notes", Kind.text),
+)
+
+LEDGER_COLUMNS: Columns = (
+    ("entry_id", Kind.int),
+    ("at", Kind.time),
+    ("kind", Kind.text),
+    ("chain_id", Kind.int),
+    ("asset_symbol", Kind.text),
+    ("asset_address", Kind.text),
+    ("amount", Kind.amount),
+    ("amount_raw", Kind.amount),
+    ("gas_fee_reserve", Kind.amount),
+    ("reserve_symbol", Kind.text),
+    ("trade_id", Kind.int),
+    ("position_id", Kind.int),
+    ("tx_hash", Kind.text),
+    ("reason", Kind.text),
+)
+
+FORMATS = ("csv", "parquet")
+
+
+def _native_asset(state: State, chain_id: int) -> AssetIdentifier:
+    gas = state.portfolio.gas_holding()
+    return gas.asset if gas is not None else native_token(chain_id)
+
+
+def trade_rows(state: State) -> list[dict[str, Any]]:
+    """One row per trade of every position, in trade id order."""
+    trades = sorted(state.portfolio.all_trades(), key=lambda t: t.trade_id)
+    return [_trade_row(state, t) for t in trades]
+
+
+def _trade_row(state: State, t: TradeExecution) -> dict[str, Any]:
+    native = _native_asset(state, t.pair.chain_id)
+    txs = t.blockchain_transactions
+    swaps = [tx for tx in txs if tx.function.startswith("swap")]
+    mined = [tx.block_number for tx in txs if tx.block_number is not None]
+    executed = t.executed_quantity_raw is not None
+    return {
+        "trade_id": t.trade_id,
+        "position_id": t.position_id,
+        "trade_type": str(t.trade_type),
+        "status": str(t.status),
+        "side": "buy" if t.is_buy else "sell",
+        "pair": t.pair.ticker,
+        "chain_id": t.pair.chain_id,
+        "exchange": t.pair.exchange_slug,
+        "pool_address": t.pair.pool_address,
+        "base_symbol": t.pair.base.symbol,
+        "base_address": t.pair.base.address,
+        "quote_symbol": t.pair.quote.symbol,
+        "quote_address": t.pair.quote.address,
+        "reserve_symbol": t.reserve_currency.symbol,
+        "reserve_address": t.reserve_currency.address,
+        "planned_at": t.planned_at,
+        "executed_at": t.executed_at,
+        "failed_at": t.failed_at,
+        "planned_quantity": t.planned_quantity,
+        "planned_reserve": t.planned_reserve,
+        "planned_price": t.planned_price,
+        "executed_quantity": t.executed_quantity if executed else None,
+        "executed_reserve": t.executed_reserve if t.executed_reserve_raw is not None else None,
+        "executed_price": t.executed_price,
+        "lp_fees_reserve": t.lp_fees_reserve,
+        "gas_fees_native": native.to_decimal(t.gas_fees_native_raw),
+        "native_symbol": native.symbol,
+        "gas_fees_reserve": t.gas_fees_reserve,
+        "swap_tx_hash": swaps[-1].tx_hash if swaps else None,
+        "tx_hashes": " ".join(tx.tx_hash for tx in txs) or None,
+        "block_number": max(mined) if mined else None,
+        "failure_reason": t.failure_reason,
+        "notes": t.notes or None,
+    }
+
+
+def ledger_rows(state: State) -> list[dict[str, Any]]:
+    """One row per ledger entry, in booking order; gas entries of a trade carry their reserve value."""
+    trades = {t.trade_id: t for t in state.portfolio.all_trades()}
+    reserve_symbol = None
+    if state.portfolio.reserve_key is not None and state.portfolio.reserve_key in state.portfolio.reserves:
+        reserve_symbol = state.portfolio.reserve_holding().asset.symbol
+    rows = []
+    for e in state.ledger.entries:
+        asset = state.ledger.assets[e.asset_key]
+        gas_reserve = None
+        trade = trades.get(e.trade_id) if e.trade_id is not None else None
+        if e.kind == LedgerKind.gas_fee and trade is not None and trade.gas_fees_native_raw:
+            # a trade's gas value is booked per trade; each transaction gets its share
+            gas_reserve = trade.gas_fees_reserve * Decimal(-e.amount_raw) / Decimal(trade.gas_fees_native_raw)
+        rows.append(
+            {
+                "entry_id": e.entry_id,
+                "at": e.at,
+                "kind": str(e.kind),
+                "chain_id": asset.chain_id,
+                "asset_symbol": asset.symbol,
+                "asset_address": asset.address,
+                "amount": asset.to_decimal(e.amount_raw),
+                "amount_raw": Decimal(e.amount_raw),
+                "gas_fee_reserve": gas_reserve,
+                "reserve_symbol": reserve_symbol if gas_reserve is not None else None,
+                "trade_id": e.trade_id,
+                "position_id": e.position_id,
+                "tx_hash": e.tx_hash,
+                "reason": e.reason or None,
+            }
+        )
+    return rows
+
+
+# ---- output -----------------------------------------------------------------------------
+
+
+def iso_utc(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _csv_cell(value: Any, kind: Kind) -> str:
+    if value is None:
+        return ""
+    if kind == Kind.time:
+        return iso_utc(value)
+    if kind == Kind.amount:
+        return exact(value) or ""
+    return str(value)
+
+
+def csv_bytes(columns: Columns, rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([name for name, _ in columns])
+    for row in rows:
+        writer.writerow([_csv_cell(row[name], kind) for name, kind in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    """`write(tmp_path)` fills a temp file next to `path`, which then replaces `path`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        remove_quietly(tmp)
+        raise UserError(f"Cannot write {path} ({e.strerror}): check --output and its permissions.") from None
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    fsync_directory(path.parent)
+
+
+def write_csv(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> None:
+    data = csv_bytes(columns, rows)
+    _write_atomically(path, lambda tmp: write_synced(tmp, [data]))
+
+
+def write_parquet(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {
+        Kind.int: pa.int64(),
+        Kind.text: pa.string(),
+        Kind.time: pa.timestamp("us", tz="UTC"),
+        Kind.amount: pa.string(),
+    }
+    arrays = []
+    for name, kind in columns:
+        values = [row[name] for row in rows]
+        if kind == Kind.amount:
+            values = [exact(v) for v in values]
+        elif kind == Kind.time:
+            values = [v.astimezone(UTC) if v is not None else None for v in values]
+        arrays.append(pa.array(values, type=types[kind]))
+    schema = pa.schema([pa.field(name, types[kind]) for name, kind in columns])
+    table = pa.Table.from_arrays(arrays, schema=schema)
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp)
+        fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    _write_atomically(path, write)
+
+
+def output_paths(output: Path, fmt: str | None) -> tuple[Path, Path, str]:
+    """(trades file, ledger file, format) for an --output directory or trades file name."""
+    suffix = output.suffix.lower().lstrip(".")
+    is_file = suffix in FORMATS and not output.is_dir()
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise UserError(f"Unknown export format {fmt!r}: use --format csv or --format parquet.")
+        if is_file and suffix != fmt:
+            raise UserError(f"--output {output} ends in .{suffix} but --format is {fmt}: make them agree.")
+    chosen = fmt or (suffix if is_file else "csv")
+    if is_file:
+        return output, output.with_name(f"{output.stem}.ledger.{chosen}"), chosen
+    if output.exists() and not output.is_dir():
+        raise UserError(
+            f"--output {output} is an existing file that is not .csv or .parquet: give a directory or a "
+            "trades file name ending in .csv or .parquet."
+        )
+    return output / f"trades.{chosen}", output / f"ledger.{chosen}", chosen
+
+
+def export_state(state: State, output: Path, fmt: str | None = None) -> tuple[Path, Path, int, int]:
+    """Write trades and ledger; return (trades path, ledger path, trade count, entry count)."""
+    trades_path, ledger_path, chosen = output_paths(output, fmt)
+    try:
+        trades_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"Cannot create {trades_path.parent} ({e.strerror}): check --output.") from None
+    trades, ledger = trade_rows(state), ledger_rows(state)
+    write = write_csv if chosen == "csv" else write_parquet
+    write(trades_path, TRADE_COLUMNS, trades)
+    write(ledger_path, LEDGER_COLUMNS, ledger)
+    return trades_path, ledger_path, len(trades), len(ledger)
