@@ -1,4 +1,8 @@
-"""`--env-file PATH` is applied before option parsing, so env-derived option values see it."""
+"""`--env-file PATH` is applied before option parsing, so env-derived option values see it.
+
+A command that declares `--env-file` itself (check-config, which checks files rather than
+running with them) receives the files instead: they are put back after its name.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +36,22 @@ def extract_env_files(argv: list[str]) -> tuple[list[Path], list[str]]:
         else:
             rest.append(arg)
     return files, rest
+
+
+def command_name(args: list[str]) -> str | None:
+    """The command a (global-option-free) argv runs: its first word that is not an option."""
+    for arg in args:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def pass_to_command(files: list[Path], args: list[str]) -> list[str]:
+    """Re-insert `--env-file X` right after the command name, in the original order."""
+    name = command_name(args)
+    assert name is not None
+    i = args.index(name) + 1
+    given = [a for f in files for a in (FLAG, str(f))]
+    return args[:i] + given + args[i:]

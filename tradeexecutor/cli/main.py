@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 
 import typer
+import typer.main
 
 from tradeexecutor.cli.commands import (
     audit,
     backtest,
+    check_config,
     check_strategy,
     check_universe,
     check_wallet,
@@ -23,6 +25,7 @@ from tradeexecutor.cli.commands import (
     demo,
     devchain,
     export_trades,
+    healthcheck,
     hello,
     perform_test_trade,
     repair,
@@ -31,7 +34,7 @@ from tradeexecutor.cli.commands import (
     start,
     version,
 )
-from tradeexecutor.cli.env_files import extract_env_files
+from tradeexecutor.cli.env_files import command_name, extract_env_files, pass_to_command
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.errors import StateStoreError
 
@@ -57,6 +60,7 @@ app.command("hello")(hello.hello)
 app.command("version")(version.version)
 app.command("demo")(demo.demo)
 app.command("check-strategy")(check_strategy.check_strategy)
+app.command(check_config.COMMAND_NAME)(check_config.check_config)
 app.command("create-wallet")(create_wallet.create_wallet)
 app.command("check-universe")(check_universe.check_universe)
 app.command("check-wallet")(check_wallet.check_wallet)
@@ -73,7 +77,18 @@ app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
 app.command("dashboard")(dashboard.dashboard)
 app.command("create-dashboard-user")(dashboard.create_dashboard_user)
+app.command("healthcheck")(healthcheck.healthcheck)
 app.add_typer(devchain.app, name="devchain")
+
+
+def _commands_taking_env_files() -> set[str]:
+    """Commands that declare --env-file themselves (check-config): they get the files, unapplied."""
+    root = typer.main.get_command(app)
+    return {
+        name
+        for name, command in getattr(root, "commands", {}).items()
+        if any("--env-file" in getattr(p, "opts", ()) for p in command.params)
+    }
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -86,7 +101,9 @@ def run(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         env_files, args = extract_env_files(args)
-        if env_files:
+        if env_files and command_name(args) in _commands_taking_env_files():
+            args = pass_to_command(env_files, args)
+        elif env_files:
             from tradeexecutor.config.envfile import EnvFileError, load_env_files
 
             try:

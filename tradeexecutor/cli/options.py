@@ -69,6 +69,16 @@ DevchainEnvFile = Annotated[
     ),
 ]
 
+DevchainMarketMinutes = Annotated[
+    int,
+    option(
+        "--devchain-market-minutes",
+        "Replay this many minutes of WETH-USDC trading, then keep a simulated trader moving the price "
+        "(what the demo does); 0 deploys a quiet chain.",
+        min=0,
+    ),
+]
+
 # --- logging ------------------------------------------------------------------------------------
 
 LogLevel = Annotated[
@@ -584,5 +594,35 @@ PasswordStdin = Annotated[
     option(
         "--password-stdin/--no-password-stdin",
         "Read the password from standard input (first line) instead of asking, for scripts.",
+    ),
+]
+
+# --- deployment: Docker, configuration files ----------------------------------------------------
+
+HealthcheckTimeout = Annotated[
+    float, option("--healthcheck-timeout", "Seconds to wait for the webhook's /health answer.", min=0.1)
+]
+ConfigEnvFiles = Annotated[
+    list[Path] | None,
+    option(
+        "--env-file",
+        "A .env file to splice, in order (later files win); every file but the last is public, "
+        "the last one holds the secrets.",
+        show_default=False,
+    ),
+]
+ConfigOutput = Annotated[
+    Path | None,
+    option(
+        "--output",
+        "Write the spliced, validated Docker env file here (mode 0600), only when no problem is found.",
+        show_default=False,
+    ),
+]
+PublicOnly = Annotated[
+    bool,
+    option(
+        "--public-only",
+        "Every --env-file is public: flag any secret in them and do not require the secret variables.",
     ),
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +88,61 @@ def load_env_files(paths: list[Path], environ: dict[str, str] | None = None) -> 
             target[name] = entry.value
             applied[name] = entry.value
     return applied
+
+
+def docker_value_problem(value: str) -> str | None:
+    """Why a value cannot be written unquoted to a Docker env file and read back unchanged.
+
+    `docker run --env-file` takes everything after `=` literally, while `docker compose`
+    trims whitespace, removes quotes, drops ` #comments` and expands `$VARIABLES`. A final
+    file must mean the same to both, so such values are refused rather than quoted.
+    """
+    if any(c in value for c in "\n\r\0"):
+        return "the value contains a line break, which a Docker env file cannot hold; put it on one line."
+    if value != value.strip():
+        return "the value starts or ends with whitespace, which docker compose would trim; remove it."
+    if value[:1] in ("'", '"'):
+        return "the value starts with a quote, which docker compose would remove; remove the quotes."
+    if "$" in value:
+        return "the value contains '$', which docker compose expands as a variable; avoid '$' in it."
+    if re.search(r"\s#", value):
+        return (
+            "the value contains ' #', which docker compose reads as a comment; remove the space before '#'."
+        )
+    return None
+
+
+def write_env_file(path: Path, variables: list[tuple[str, str]], header: str = "") -> None:
+    """Write NAME=value lines atomically, readable by the owner only (it holds secrets).
+
+    A temporary file in the same directory is written, flushed to disk and renamed over the
+    target, so a reader sees the old file or the new one, never a half-written one.
+    """
+    bad = [name for name, value in variables if docker_value_problem(value) is not None]
+    if bad:
+        raise EnvFileError(f"Cannot write {', '.join(bad)} to a Docker env file unchanged: fix the value(s).")
+    for name, _ in variables:
+        if not _NAME.fullmatch(name):
+            raise EnvFileError(f"{name!r} is not a valid variable name.")
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    lines += [f"{name}={value}" for name, value in variables]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -55,6 +55,30 @@ _URL = re.compile(r"(?i)\bhttps?://[^\s\"'<>]+")
 _HEX_ID = re.compile(r"^0x[0-9a-fA-F]+$")
 
 
+def is_secret_name(name: str) -> bool:
+    """A variable whose whole value is a secret, whatever it holds (PRIVATE_KEY, *_API_KEY, ...)."""
+    upper = name.upper()
+    return upper in _SECRET_NAME_EXACT or bool(_SECRET_NAME_PATTERN.search(upper))
+
+
+def is_url_name(name: str) -> bool:
+    """A variable holding URLs that are secret only when they carry credentials (JSON_RPC_*)."""
+    return bool(_URL_NAME_PATTERN.match(name.upper()))
+
+
+def url_value_has_credentials(value: str) -> bool:
+    """True when any of the (space or comma separated) URLs carries a key, token or password."""
+    return any(secret_parts_of_url(url) for url in re.split(r"[\s,]+", value) if url)
+
+
+def looks_like_private_key(value: str) -> bool:
+    """64 hex digits, with or without 0x: the usual spelling of a raw private key."""
+    text = value.strip()
+    if text[:2].lower() == "0x":
+        text = text[2:]
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 def _looks_like_key(segment: str) -> bool:
     """A long token mixing letters and digits: an API key in a URL path (Infura, Alchemy, QuickNode)."""
     if len(segment) < 20 or _HEX_ID.match(segment):
@@ -129,13 +153,12 @@ class SecretRedactor:
         """Register every secret-looking variable; return the names used (never the values)."""
         names = []
         for name, value in environ.items():
-            upper = name.upper()
             if not value:
                 continue
-            if upper in _SECRET_NAME_EXACT or _SECRET_NAME_PATTERN.search(upper):
+            if is_secret_name(name):
                 self.register(value)
                 names.append(name)
-            elif _URL_NAME_PATTERN.match(upper):
+            elif is_url_name(name):
                 parts = [p for url in re.split(r"[\s,]+", value) if url for p in secret_parts_of_url(url)]
                 if parts:
                     self.register(*parts)
