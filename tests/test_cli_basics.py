@@ -13,7 +13,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from tradeexecutor.cli.main import app, run
-from tradeexecutor.cli.options import StrategyFile, env_name
+from tradeexecutor.cli.options import NO_ENV_FLAGS, StrategyFile, env_name
 
 runner = CliRunner()
 
@@ -57,6 +57,9 @@ def test_every_option_has_env_var_named_after_its_flag() -> None:
             if not isinstance(param, TyperOption) or param.name in ("help", "env_file"):
                 continue
             long_flags = [o for o in param.opts if o.startswith("--")]
+            if long_flags[0] in NO_ENV_FLAGS:
+                assert not param.envvar, f"{path} {long_flags[0]} must not read the environment"
+                continue
             envvars = param.envvar if isinstance(param.envvar, list) else [param.envvar]
             assert envvars[0] == env_name(long_flags[0]), f"{path} {long_flags[0]} has env {param.envvar}"
             checked += 1

@@ -134,10 +134,10 @@ def test_create_dashboard_user_from_a_script_and_refusals(tmp_path) -> None:
     from tradeexecutor.dashboard.auth.users import UserStore
 
     url = f"sqlite:///{tmp_path / 'users.sqlite'}"
-    env = {"DASHBOARD_DB_URL": url, "USERNAME": ""}
+    env = {"DASHBOARD_DB_URL": url, "DASHBOARD_USERNAME": ""}
     result = cli(
         "create-dashboard-user",
-        "--username",
+        "--dashboard-username",
         "carol",
         "--password-stdin",
         env=env,
@@ -150,26 +150,28 @@ def test_create_dashboard_user_from_a_script_and_refusals(tmp_path) -> None:
     assert store.verify("carol", "a long password 1") and not store.verify("carol", "a long password 2")
     again = cli(
         "create-dashboard-user",
-        "--username",
+        "--dashboard-username",
         "carol",
         "--password-stdin",
         env=env,
         stdin="another password\n",
     )
     assert again.returncode != 0 and "already exists" in again.stderr and "Traceback" not in again.stderr
-    short = cli("create-dashboard-user", "--username", "dave", "--password-stdin", env=env, stdin="short\n")
+    short = cli(
+        "create-dashboard-user", "--dashboard-username", "dave", "--password-stdin", env=env, stdin="short\n"
+    )
     assert short.returncode != 0 and "at least 10 characters" in short.stderr
     no_name = cli("create-dashboard-user", "--password-stdin", env=env, stdin="a long password 1\n")
-    assert no_name.returncode != 0 and "--password-stdin needs --username" in no_name.stderr
+    assert no_name.returncode != 0 and "--password-stdin needs --dashboard-username" in no_name.stderr
     bad_db = cli(
         "create-dashboard-user",
-        "--username",
+        "--dashboard-username",
         "erin",
         "--password-stdin",
         "--dashboard-db-url",
         "nosuchdb://x",
         stdin="a long password 1\n",
-        env={"USERNAME": ""},
+        env={"DASHBOARD_USERNAME": ""},
     )
     assert (
         bad_db.returncode != 0

@@ -158,7 +158,7 @@ def test_wrong_chain_and_unreachable_node(cli) -> None:
 
 
 def test_unknown_pair_and_missing_exchange(cli) -> None:
-    result = cli.run("perform-test-trade", "--pair", "FOO-USDC")
+    result = cli.run("perform-test-trade", "--test-trade-pair", "FOO-USDC")
     one_sentence_error(result, "Pair FOO-USDC is not in the deployment")
     cli.strategy(pairs=("WETH-USDC", "DEV-USDC"))
     result = cli.run("perform-test-trade")

@@ -35,7 +35,7 @@ def test_simulated_test_trade_leaves_the_real_chain_and_state_untouched(operator
     result = operator.run(
         "perform-test-trade",
         "--simulate",
-        "--pair",
+        "--test-trade-pair",
         "DEV-USDC",
         "--simulate-reserve",
         "2500",
@@ -108,7 +108,10 @@ def test_start_fork_points_the_env_at_the_fork_and_restores_it(operator) -> None
 @pytest.mark.parametrize("command", ["perform-test-trade", "close-all"])
 def test_simulation_needs_a_node_to_fork(operator, command) -> None:
     result = operator.run(
-        command, "--simulate", "--yes" if command == "close-all" else "--pair=WETH-USDC", JSON_RPC_ANVIL=""
+        command,
+        "--simulate",
+        "--yes" if command == "close-all" else "--test-trade-pair=WETH-USDC",
+        JSON_RPC_ANVIL="",
     )
     one_sentence_error(result, "JSON_RPC_ANVIL is not set: --simulate forks the node")
 
@@ -118,7 +121,7 @@ def test_simulation_refuses_a_node_of_another_chain(operator) -> None:
 
     with AnvilProcess(chain_id=5) as other:
         result = operator.run(
-            "perform-test-trade", "--simulate", "--pair=WETH-USDC", JSON_RPC_ANVIL=other.url
+            "perform-test-trade", "--simulate", "--test-trade-pair=WETH-USDC", JSON_RPC_ANVIL=other.url
         )
     one_sentence_error(result, "is on chain 5", "but the strategy's CHAIN_ID is 31337")
     assert not (operator.dir / "state.simulated.json").exists()

@@ -108,7 +108,7 @@ def test_export_trades_csv_and_parquet_read_back_exactly(operator) -> None:
         shares = [Decimal(r["gas_fee_reserve"]) for r in gas_rows if int(r["trade_id"]) == trade.trade_id]
         assert abs(sum(shares) - trade.gas_fees_reserve) < Decimal("1e-20")
 
-    parquet = operator.run("export-trades", "--format", "parquet", "--output", "books")
+    parquet = operator.run("export-trades", "--export-format", "parquet", "--output", "books")
     assert parquet.returncode == 0, parquet.stderr
     table = pq.read_table(operator.dir / "books" / "trades.parquet").to_pylist()
     assert [r["executed_reserve"] for r in table] == [r["executed_reserve"] for r in rows]
@@ -123,10 +123,11 @@ def test_export_trades_csv_and_parquet_read_back_exactly(operator) -> None:
         operator.dir / "tax" / "2024.ledger.csv"
     ).exists()
     one_sentence_error(
-        operator.run("export-trades", "--output", "x.csv", "--format", "parquet"), "make them agree"
+        operator.run("export-trades", "--output", "x.csv", "--export-format", "parquet"), "make them agree"
     )
     one_sentence_error(
-        operator.run("export-trades", "--format", "xlsx"), "use --format csv or --format parquet"
+        operator.run("export-trades", "--export-format", "xlsx"),
+        "use --export-format csv or --export-format parquet",
     )
 
     default = operator.run("export-trades")

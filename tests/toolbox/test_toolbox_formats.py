@@ -56,7 +56,7 @@ def test_output_paths(tmp_path: Path) -> None:
     )
     with pytest.raises(UserError, match="make them agree"):
         output_paths(tmp_path / "t.csv", "parquet")
-    with pytest.raises(UserError, match="use --format csv or --format parquet"):
+    with pytest.raises(UserError, match="use --export-format csv or --export-format parquet"):
         output_paths(tmp_path, "xlsx")
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(UserError, match="existing file"):

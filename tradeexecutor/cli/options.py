@@ -24,11 +24,18 @@ def env_name(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_").upper()
 
 
+# Options that must come from the person at the keyboard, never from an environment or a .env
+# file: a `YES=true` left in a deployment file would silently confirm destructive commands.
+NO_ENV_FLAGS = frozenset({"--yes"})
+
+
 def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
     """A typer option whose env var is the flag's name; aliases get their own env var too.
 
     A boolean switch is written `--x/--no-x`; its env var comes from the first half.
     """
+    if flag in NO_ENV_FLAGS:
+        return typer.Option(flag, *aliases, help=help, **kwargs)
     envvars = [env_name(flag.split("/")[0]), *(env_name(a) for a in aliases)]
     return typer.Option(flag, *aliases, envvar=envvars if aliases else envvars[0], help=help, **kwargs)
 
@@ -278,7 +285,7 @@ TestTradeSize = Annotated[
 TestTradePair = Annotated[
     str | None,
     option(
-        "--pair",
+        "--test-trade-pair",
         "Pair to test-trade (e.g. WETH-USDC). Default: the strategy's only pair.",
         show_default=False,
     ),
@@ -308,7 +315,7 @@ JsonOutput = Annotated[bool, option("--json", "Print machine-readable JSON inste
 ExportFormat = Annotated[
     str | None,
     option(
-        "--format",
+        "--export-format",
         "export-trades: csv or parquet. Default: from the --output suffix, else csv.",
         show_default=False,
     ),
@@ -587,7 +594,9 @@ FleetTimeout = Annotated[
 ]
 Username = Annotated[
     str | None,
-    option("--username", "Dashboard username to create (asked when not given).", show_default=False),
+    option(
+        "--dashboard-username", "Dashboard username to create (asked when not given).", show_default=False
+    ),
 ]
 PasswordStdin = Annotated[
     bool,

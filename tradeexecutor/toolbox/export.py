@@ -267,9 +267,13 @@ def output_paths(output: Path, fmt: str | None) -> tuple[Path, Path, str]:
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
-            raise UserError(f"Unknown export format {fmt!r}: use --format csv or --format parquet.")
+            raise UserError(
+                f"Unknown export format {fmt!r}: use --export-format csv or --export-format parquet."
+            )
         if is_file and suffix != fmt:
-            raise UserError(f"--output {output} ends in .{suffix} but --format is {fmt}: make them agree.")
+            raise UserError(
+                f"--output {output} ends in .{suffix} but --export-format is {fmt}: make them agree."
+            )
     chosen = fmt or (suffix if is_file else "csv")
     if is_file:
         return output, output.with_name(f"{output.stem}.ledger.{chosen}"), chosen

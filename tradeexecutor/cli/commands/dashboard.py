@@ -91,7 +91,9 @@ def create_dashboard_user(
 
     if username is None:
         if password_stdin:
-            raise UserError("--password-stdin needs --username: a script cannot answer the username prompt.")
+            raise UserError(
+                "--password-stdin needs --dashboard-username: a script cannot answer the username prompt."
+            )
         username = typer.prompt("Username")
     name = check_username(username)
     if password_stdin:

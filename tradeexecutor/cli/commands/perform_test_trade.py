@@ -145,7 +145,7 @@ def _test_trade(
             )
         if state.portfolio.open_position_for_pair(chosen) is not None:
             raise UserError(
-                f"A position in {chosen.ticker} is already open: a test trade would mix with it; use another --pair "
+                f"A position in {chosen.ticker} is already open: a test trade would mix with it; use another --test-trade-pair "
                 "or test before the strategy trades."
             )
         reserve = setup.reserve
