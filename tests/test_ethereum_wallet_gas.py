@@ -15,9 +15,11 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.connection import create_web3
 from tradeexecutor.ethereum.gas import (
     GasPriceMethod,
+    GasPricing,
     check_gas_balance,
     fetch_gas_pricing,
     pad_gas_limit,
+    replacement_fees,
 )
 from tradeexecutor.ethereum.tx import TransactionPipeline, TransactionRequest
 from tradeexecutor.ethereum.wallet import HotWallet
@@ -141,3 +143,25 @@ def test_no_gas_money_is_a_clear_error(eth) -> None:
             TransactionRequest(to=address, data="0x", value=0), on_signed=eth.recorded.append
         )
     assert eth.recorded == []
+
+
+def test_replacement_outbids_the_stuck_transaction_even_when_fees_fell() -> None:
+    cheap_now = GasPricing(method=GasPriceMethod.london, base_fee=10, max_priority_fee=1, max_fee=21)
+    fees = replacement_fees(cheap_now, max_fee=1_000, max_priority_fee=100)
+    assert fees == {"maxFeePerGas": 1_126, "maxPriorityFeePerGas": 114}  # +12.5 % (rounded up) and one wei
+
+
+def test_replacement_pays_today_s_price_when_fees_rose() -> None:
+    spike = GasPricing(
+        method=GasPriceMethod.london, base_fee=10**11, max_priority_fee=10**9, max_fee=2 * 10**11 + 10**9
+    )
+    fees = replacement_fees(spike, max_fee=2 * 10**9, max_priority_fee=10**9)
+    assert fees == {"maxFeePerGas": 2 * 10**11 + 10**9, "maxPriorityFeePerGas": 1_125_000_001}
+
+
+def test_legacy_replacement_bumps_the_gas_price() -> None:
+    legacy = GasPricing(method=GasPriceMethod.legacy, legacy_gas_price=5)
+    assert replacement_fees(legacy, gas_price=800) == {"gasPrice": 901}
+    assert replacement_fees(legacy, max_fee=800) == {
+        "gasPrice": 901
+    }  # a london tx replaced on a legacy setting

@@ -230,3 +230,94 @@ def test_repair_lists_then_resolves_from_the_chain(cli, devchain) -> None:
     state = load_state(cli.dir / "state.json")
     assert state.portfolio.pending_trades() == [] and state.portfolio.free_cash() == state.portfolio.cash()
     assert cli.run("repair").returncode == 0
+
+
+def _stuck_swap(cli, devchain) -> tuple[str, int]:
+    """A buy whose swap transaction was recorded and broadcast but cannot be mined (its fee
+    is under the base fee), as after a fee spike; returns the stuck transaction's hash and
+    the base fee before the spike."""
+    from decimal import Decimal
+
+    from tradeexecutor.ethereum.tx import TransactionPipeline, send_raw
+    from tradeexecutor.ethereum.wallet import HotWallet
+    from tradeexecutor.execution.live.transactions import SWAP_FUNCTION, to_state_transaction
+
+    web3 = devchain.web3
+    wallet = HotWallet.from_env({"PRIVATE_KEY": devchain.hot_wallet.key.to_0x_hex()})
+    pipeline = TransactionPipeline(web3, wallet)
+    state = load_state(cli.dir / "state.json")
+    now = datetime.now(UTC)
+    trade = state.plan_trade(now, cli_pair(devchain, "WETH-USDC"), price=Decimal(2000), reserve=Decimal(10))
+    state.start_trade(trade, now)
+    calm = web3.eth.get_block("pending")["baseFeePerGas"]
+    web3.provider.make_request("evm_setAutomine", [False])
+    tx = {
+        "chainId": 31337,
+        "from": wallet.address,
+        "to": wallet.address,
+        "data": "0x",
+        "value": 0,
+        "gas": 21_000,
+        "maxFeePerGas": 2 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+        "nonce": web3.eth.get_transaction_count(wallet.address, "pending"),
+    }
+    signed = pipeline.sign(tx, "stuck swap")
+    record = to_state_transaction(signed, SWAP_FUNCTION, {})
+    state.record_transaction(trade, record)
+    record.mark_broadcast(now)
+    state.mark_broadcast(trade, now)
+    save_state(cli.dir / "state.json", state)
+    send_raw(web3, signed)
+    # The fee spike: every later block's base fee is far above what the swap pays.
+    web3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(100 * 10**9)])
+    web3.provider.make_request("evm_mine", [])
+    web3.provider.make_request("evm_setAutomine", [True])
+    assert web3.eth.get_transaction_count(wallet.address, "latest") == tx["nonce"]  # still not mined
+    return signed.tx_hash, calm
+
+
+def _calm_down(devchain, tx_hash: str, base_fee: int) -> None:
+    """Undo what evm_revert does not: the pool, automine and anvil's next base fee."""
+    request = devchain.web3.provider.make_request
+    request("evm_setAutomine", [True])
+    request("anvil_dropTransaction", [tx_hash])
+    request("anvil_setNextBlockBaseFeePerGas", [hex(base_fee)])
+
+
+def test_repair_cancels_a_stuck_transaction_instead_of_forgetting_it(cli, devchain) -> None:
+    from tradeexecutor.state.transaction import TxStatus
+
+    assert cli.run("perform-test-trade").returncode == 0
+    stuck, calm = _stuck_swap(cli, devchain)
+    try:
+        fixed = cli.run("repair", "--yes", "--confirmation-timeout", "1")
+    finally:
+        _calm_down(devchain, stuck, calm)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "is still pending" in fixed.stdout and "cancelling them" in fixed.stdout, fixed.stdout
+    state = load_state(cli.dir / "state.json")
+    (trade,) = [t for t in state.portfolio.all_trades() if t.trade_id == 3]
+    assert trade.status == TradeStatus.failed and "replaced" in (trade.failure_reason or "")
+    original, cancel = trade.blockchain_transactions
+    assert original.tx_hash == stuck and original.status == TxStatus.dropped
+    assert (
+        cancel.function == "cancel" and cancel.status == TxStatus.success and cancel.nonce == original.nonce
+    )
+    assert cancel.gas_fee_booked and any(e.tx_hash == cancel.tx_hash for e in state.ledger.entries)
+    assert state.portfolio.pending_trades() == [] and state.portfolio.free_cash() == state.portfolio.cash()
+    # The state matches the chain: balances (cancellation gas included) and every nonce known.
+    audit = cli.run("audit")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_repair_without_the_key_leaves_a_stuck_transaction_pending(cli, devchain) -> None:
+    assert cli.run("perform-test-trade").returncode == 0
+    stuck, calm = _stuck_swap(cli, devchain)
+    try:
+        refused = cli.run("repair", "--yes", "--confirmation-timeout", "1", key="")
+    finally:
+        _calm_down(devchain, stuck, calm)
+    one_sentence_error(refused, "transactions still pending", "PRIVATE_KEY")
+    state = load_state(cli.dir / "state.json")
+    assert [t.trade_id for t in state.portfolio.pending_trades()] == [3]  # not given up on unreplaced

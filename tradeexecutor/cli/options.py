@@ -294,8 +294,8 @@ RepairYes = Annotated[
     bool,
     option(
         "--yes",
-        "Act without asking: repair resolves what the chain can tell and marks the rest failed (default: "
-        "only list); close-position, close-all and reset-state skip their confirmation prompt.",
+        "Act without asking: repair resolves what the chain can tell and cancels stuck transactions "
+        "(default: only list); close-position, close-all and reset-state skip their confirmation prompt.",
     ),
 ]
 

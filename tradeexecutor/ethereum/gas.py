@@ -139,6 +139,38 @@ def fetch_gas_pricing(web3: Web3, method: GasPriceMethod | str = GasPriceMethod.
     return pricing_from_results(method, batch_rpc(web3, pricing_calls(method), raise_errors=False))
 
 
+# Nodes replace a pending transaction only when the new one pays at least 10 % more on every
+# fee field (geth's default price bump); 12.5 % leaves room for rounding and stricter nodes.
+REPLACEMENT_BUMP = Decimal("1.125")
+
+
+def replacement_fees(
+    current: GasPricing,
+    *,
+    max_fee: int | None = None,
+    max_priority_fee: int | None = None,
+    gas_price: int | None = None,
+) -> dict[str, int]:
+    """Fee fields for a transaction that must replace a pending one at the same nonce.
+
+    The higher of today's price and the stuck transaction's price bumped by REPLACEMENT_BUMP,
+    on each field: a replacement that only matched today's price would be refused as
+    underpriced whenever fees fell since the stuck one was sent.
+    """
+
+    def bumped(old: int | None) -> int:
+        return 0 if old is None else math.ceil(Decimal(old) * REPLACEMENT_BUMP) + 1
+
+    if current.method == GasPriceMethod.legacy:
+        old = gas_price if gas_price is not None else max_fee
+        return {"gasPrice": max(current.max_price(), bumped(old))}
+    assert current.max_fee is not None and current.max_priority_fee is not None
+    old_tip = max_priority_fee if max_priority_fee is not None else gas_price
+    old_cap = max_fee if max_fee is not None else gas_price
+    tip = max(current.max_priority_fee, bumped(old_tip))
+    return {"maxFeePerGas": max(current.max_fee, bumped(old_cap), tip), "maxPriorityFeePerGas": tip}
+
+
 def pad_gas_limit(estimate: int) -> int:
     return math.ceil(Decimal(estimate) * GAS_LIMIT_PADDING)
 

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 class ResolutionStatus(StrEnum):
     mined = "mined"  # see confirmed.succeeded for the outcome
     pending = "pending"  # the node has it, not yet mined/confirmed
-    dropped = "dropped"  # can never be mined: nonce used by another transaction, or rejected
+    dropped = "dropped"  # can never be mined: its nonce was used by another transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +120,14 @@ def resolve_transaction(
                 signed,
                 detail=f"dropped or replaced: nonce {nonce} was used by another transaction",
             )
+        # Refused for now (fee under the base fee, underpriced, not enough gas money) is not
+        # "can never be mined": other nodes may still hold the transaction and its nonce is
+        # free. It stays pending; the next sync tries again, `repair --yes` cancels it.
         return Resolution(
-            ResolutionStatus.dropped, signed, detail=f"the node refused the rebroadcast: {e.reason}"
+            ResolutionStatus.pending,
+            signed,
+            detail=f"it is not mined and the node refused to take it back ({e.reason}); it can still be "
+            "mined while its nonce is free",
         )
     return _wait(web3, signed, confirmation_block_count, timeout, rebroadcast=True)
 

@@ -159,6 +159,11 @@ def _test_trade(
         def run(trades: list[TradeExecution], what: str) -> TradeExecution:
             models.execution.execute_trades(now, state, trades, checkpoint)
             trade = trades[0]
+            if trade.is_pending:
+                raise UserError(
+                    f"The test {what} of {chosen.ticker} is not finished: its transaction was sent but is not "
+                    f"mined yet; the state {path} records it. Run `trade-executor repair` to follow it up."
+                )
             if trade.status != TradeStatus.success:
                 raise UserError(f"The test {what} of {chosen.ticker} failed: {trade.failure_reason}.")
             return trade

@@ -7,7 +7,9 @@ planned, started or broadcast:
    mined -> its receipt (success or revert) and its gas is booked; unknown to the node with
    its nonce still free -> the recorded signed bytes are rebroadcast (never re-signed) and
    waited for; nonce used by another transaction -> marked dropped; still pending after the
-   bounded wait -> left as it is and reported;
+   bounded wait -> left as it is and reported. Where a nonce has several attempts (a stuck
+   transaction and the cancellation `repair --yes` sent for it), the newest is resolved
+   first and, once one of them is mined, the others are dropped as replaced;
 2. then the trade itself: a successful swap is settled from the pools' Swap events in its
    receipt; a reverted or dropped swap (or approval) fails the trade, releasing its reserve;
    a trade that never got as far as a saved swap transaction (the process died before
@@ -65,6 +67,7 @@ class RecoveredTrade:
     outcome: RecoveryOutcome
     detail: str
     rebroadcast: tuple[str, ...] = ()
+    pending: bool = False  # unresolved because a transaction is still waiting to be mined
 
     def __str__(self) -> str:
         again = (
@@ -82,6 +85,11 @@ class RecoveryReport:
     @property
     def unresolved(self) -> list[RecoveredTrade]:
         return [t for t in self.trades if t.outcome == RecoveryOutcome.unresolved]
+
+    @property
+    def pending(self) -> list[RecoveredTrade]:
+        """Unresolved because a transaction is still waiting to be mined (`repair --yes` cancels those)."""
+        return [t for t in self.unresolved if t.pending]
 
     @property
     def rebroadcast(self) -> list[str]:
@@ -135,13 +143,25 @@ class TradeRecovery:
         self, state: State, trade: TradeExecution, native_price: Decimal | None = None
     ) -> RecoveredTrade:
         rebroadcast: list[str] = []
-        for tx in sorted(trade.blockchain_transactions, key=lambda t: t.nonce):
+        for tx in _newest_attempt_first(trade):
             if tx.is_final:
+                continue
+            winner = _mined_at_same_nonce(trade, tx)
+            if winner is not None:  # only one transaction per nonce can ever be mined
+                tx.mark_dropped(
+                    self.clock(), f"replaced: nonce {tx.nonce} was used by {winner.function} {winner.tx_hash}"
+                )
                 continue
             problem = self._resolve_tx(state, trade, tx, native_price, rebroadcast)
             if problem is not None:
+                detail, pending = problem
                 return RecoveredTrade(
-                    trade.trade_id, trade.pair.ticker, RecoveryOutcome.unresolved, problem, tuple(rebroadcast)
+                    trade.trade_id,
+                    trade.pair.ticker,
+                    RecoveryOutcome.unresolved,
+                    detail,
+                    tuple(rebroadcast),
+                    pending=pending,
                 )
         outcome, detail = self._finish_trade(state, trade)
         return RecoveredTrade(trade.trade_id, trade.pair.ticker, outcome, detail, tuple(rebroadcast))
@@ -153,10 +173,11 @@ class TradeRecovery:
         tx: BlockchainTransaction,
         native_price: Decimal | None,
         rebroadcast: list[str],
-    ) -> str | None:
-        """Bring one transaction to a final status; a sentence when that is not possible now."""
+    ) -> tuple[str, bool] | None:
+        """Bring one transaction to a final status; when that is not possible now, a sentence
+        saying why and whether it is because the transaction is still pending."""
         if tx.signed_bytes is None:
-            return f"transaction {tx.tx_hash} is {tx.status} but its signed bytes are not in the state"
+            return f"transaction {tx.tx_hash} is {tx.status} but its signed bytes are not in the state", False
         try:
             resolution = resolve_transaction(
                 self.web3,
@@ -168,7 +189,7 @@ class TradeRecovery:
                 description=tx.details.get("description", tx.function),
             )
         except UserError as e:  # node unreachable: try again at the next sync
-            return f"the node could not be asked about transaction {tx.tx_hash}: {e}"
+            return f"the node could not be asked about transaction {tx.tx_hash}: {e}", False
         now = self.clock()
         if resolution.rebroadcast:
             rebroadcast.append(tx.tx_hash)
@@ -176,7 +197,7 @@ class TradeRecovery:
             if tx.status == TxStatus.signed and resolution.rebroadcast:
                 tx.mark_broadcast(now)
             state.mark_broadcast(trade, now)
-            return f"transaction {tx.tx_hash} (nonce {tx.nonce}) is still pending: {resolution.detail}"
+            return f"transaction {tx.tx_hash} (nonce {tx.nonce}) is still pending: {resolution.detail}", True
         if resolution.status == ResolutionStatus.dropped:
             tx.mark_dropped(now, resolution.detail)
             return None
@@ -252,3 +273,24 @@ class TradeRecovery:
             reason = "its swap transaction ended without a result"
         state.settle_trade_failure(trade, now, reason)
         return RecoveryOutcome.failed, reason
+
+
+def _newest_attempt_first(trade: TradeExecution) -> list[BlockchainTransaction]:
+    """In nonce order; where a nonce has several attempts (a cancellation replacing a stuck
+    transaction), the newest first: asking the node about the older one first would
+    rebroadcast bytes that were deliberately replaced."""
+    indexed = list(enumerate(trade.blockchain_transactions))
+    return [tx for _, tx in sorted(indexed, key=lambda item: (item[1].nonce, -item[0]))]
+
+
+def _mined_at_same_nonce(trade: TradeExecution, tx: BlockchainTransaction) -> BlockchainTransaction | None:
+    return next(
+        (
+            other
+            for other in trade.blockchain_transactions
+            if other is not tx
+            and other.nonce == tx.nonce
+            and other.status in (TxStatus.success, TxStatus.reverted)
+        ),
+        None,
+    )
