@@ -55,8 +55,11 @@ class CycleRunner:
         return PositionManager(ts, self.state, self.pricing_model, self.slippage_bps)
 
     def _unwind_unreturned(self, ts: datetime.datetime, returned: list[TradeExecution], why: str) -> None:
-        pending = self.state.portfolio.pending_trades()
-        if not pending:  # the usual case; checked first because backtests run this every cycle
+        portfolio = self.state.portfolio
+        if not portfolio.open_positions and not portfolio.frozen_positions:
+            return  # pending trades live only there; backtests run this every cycle
+        pending = portfolio.pending_trades()
+        if not pending:
             return
         returned_ids = {t.trade_id for t in returned}
         for trade in pending:

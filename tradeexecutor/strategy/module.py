@@ -167,8 +167,6 @@ class StrategyModule:
 
     def decide_trades(self, input: StrategyInput) -> list[Any]:
         """Call the module's `decide_trades`; errors point into the strategy file."""
-        from tradeexecutor.errors import UserError
-
         trades = call_user_function(
             self.path,
             "decide_trades",
@@ -178,6 +176,8 @@ class StrategyModule:
             context=lambda: f"at cycle {input.cycle} ({input.timestamp})",
         )
         if not isinstance(trades, list):
+            from tradeexecutor.errors import UserError
+
             hint = "; return [] when there is nothing to trade" if trades is None else ""
             raise UserError(
                 f"decide_trades() in {self.path} returned {type(trades).__name__} at cycle {input.cycle} "
