@@ -223,3 +223,20 @@ def test_recorded_swap_is_decoded_after_a_restart_from_the_record_alone(eth) -> 
     assert resolution.status == ResolutionStatus.mined and not resolution.rebroadcast
     amounts = decode_swap_amounts(trade_route("buy", pair, via), resolution.confirmed.receipt)
     assert amounts == (outcome.amount_in, outcome.amount_out)
+
+
+def test_approvals_needed_for_each_allowance() -> None:
+    from tradeexecutor.ethereum.settings import ApprovalMode
+    from tradeexecutor.ethereum.uniswap_v2.routing import MAX_UINT256, approval_requests
+    from tradeexecutor.state.identifiers import AssetIdentifier
+
+    token = AssetIdentifier(chain_id=1, address="0x" + "11" * 20, symbol="USDT", decimals=6)
+    spender = "0x" + "22" * 20
+    assert approval_requests(token, spender, 100, 100, ApprovalMode.exact) == []
+    (exact,) = approval_requests(token, spender, 0, 100, ApprovalMode.exact)
+    assert exact.data.endswith(f"{100:064x}") and exact.to == token.address
+    (unlimited,) = approval_requests(token, spender, 0, 100, ApprovalMode.unlimited)
+    assert unlimited.data.endswith(f"{MAX_UINT256:064x}")
+    reset, again = approval_requests(token, spender, 40, 100, ApprovalMode.exact)
+    assert reset.data.endswith("0" * 64) and again.data.endswith(f"{100:064x}")
+    assert "reset the USDT allowance to 0" in reset.description

@@ -175,3 +175,56 @@ def test_sells_run_before_buys(live, eth) -> None:
     assert live.state.portfolio.open_position_for_pair(weth_usdc) is None
     assert len(live.state.portfolio.closed_positions) == 1
     assert_books_match_chain(live)
+
+
+def _approve_directly(eth, token_address: str, spender: str, amount: int):
+    """An approval sent by hand from the hot wallet, outside the executor's books; its receipt
+    (a fixed gas limit, so that one the token refuses is mined as a revert, not refused unsent)."""
+    from tradeexecutor.ethereum.abi import ERC20, abi
+
+    token = eth.web3.eth.contract(address=token_address, abi=abi(ERC20))
+    tx = token.functions.approve(spender, amount).build_transaction(
+        {
+            "from": eth.wallet.address,
+            "nonce": eth.web3.eth.get_transaction_count(eth.wallet.address),
+            "gas": 100_000,
+        }
+    )
+    signed = eth.wallet.sign({k: v for k, v in tx.items() if k != "from"})
+    return eth.web3.eth.wait_for_transaction_receipt(
+        eth.web3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+
+
+def test_dev_token_refuses_to_change_a_non_zero_allowance_like_usdt(live, eth) -> None:
+    dev, router = eth.assets["DEV"], eth.deployment.router
+    assert _approve_directly(eth, dev.address, router, 5)["status"] == 1
+    assert _approve_directly(eth, dev.address, router, 7)["status"] == 0  # not 5 -> 7
+    assert _approve_directly(eth, dev.address, router, 0)["status"] == 1
+    assert _approve_directly(eth, dev.address, router, 7)["status"] == 1
+
+
+def test_leftover_allowance_is_reset_to_zero_before_approving_again(live, eth) -> None:
+    from tradeexecutor.ethereum.erc20 import allowance
+    from tradeexecutor.execution.live.transactions import APPROVE_FUNCTION, SWAP_FUNCTION
+
+    dev_usdc = eth.pairs["DEV-USDC"]
+    dev, router = eth.assets["DEV"], eth.deployment.router
+    runner(live, lambda ts, pm: pm.open_1x_long(dev_usdc, 500)).run_cycle(T0)
+    # A leftover allowance, as a reverted sell leaves behind; too small for the next sell.
+    assert _approve_directly(eth, dev.address, router, 1)["status"] == 1
+    live.eth.wallet.forget_nonce()  # the hand-made transaction used a nonce behind its back
+
+    report = runner(live, lambda ts, pm: pm.close_all()).run_cycle(T0 + timedelta(hours=1))
+    (sell,) = report.trades
+    assert sell.status == TradeStatus.success, sell.failure_reason
+    reset, approve, swap = sell.blockchain_transactions
+    assert [reset.function, approve.function, swap.function] == [
+        APPROVE_FUNCTION,
+        APPROVE_FUNCTION,
+        SWAP_FUNCTION,
+    ]
+    assert "reset the DEV allowance to 0" in reset.details["description"]
+    assert all(tx.status == TxStatus.success for tx in (reset, approve, swap))
+    assert allowance(eth.web3, dev, eth.wallet.address, router) == 0  # the exact approval was spent
+    assert live.state.portfolio.open_position_for_pair(dev_usdc) is None

@@ -26,6 +26,7 @@ class TokenSpec:
     symbol: str
     name: str
     decimals: int
+    strict_approval: bool = False  # like USDT: an allowance must go back to 0 before it changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,8 @@ class PoolSpec:
 
 DEFAULT_TOKENS = (
     TokenSpec("USDC", "USD Coin (devchain)", 6),
-    TokenSpec("DEV", "Devchain Token", 18),
+    # DEV behaves like USDT on Ethereum, so every run proves the executor copes with such tokens.
+    TokenSpec("DEV", "Devchain Token", 18, strict_approval=True),
 )
 DEFAULT_POOLS = (
     PoolSpec("WETH", "USDC", Decimal(2000), Decimal(2_000_000)),
@@ -92,7 +94,7 @@ def deploy_devchain(
     contracts: dict[str, Contract] = {"WETH": weth}
     infos: dict[str, TokenInfo] = {"WETH": TokenInfo("WETH", weth.address, 18, "Wrapped Ether")}
     for spec in tokens:
-        token = d.deploy(test_token_artifact(), spec.name, spec.symbol, spec.decimals)
+        token = d.deploy(test_token_artifact(spec.strict_approval), spec.name, spec.symbol, spec.decimals)
         contracts[spec.symbol] = token
         infos[spec.symbol] = TokenInfo(spec.symbol, token.address, spec.decimals, spec.name)
 
@@ -103,6 +105,7 @@ def deploy_devchain(
             d.transact(contracts[symbol].functions.mint(d.account, raw))
 
     pairs: list[PairInfo] = []
+    approved: set[str] = set()
     pair_abi = uniswap_artifact("v2-core", "UniswapV2Pair")["abi"]
     for pool in pools:
         base, quote = infos[pool.base], infos[pool.quote]
@@ -113,7 +116,9 @@ def deploy_devchain(
         fund_deployer(pool.base, base_raw)
         fund_deployer(pool.quote, quote_raw)
         for symbol in (pool.base, pool.quote):
-            d.transact(contracts[symbol].functions.approve(router.address, MAX_UINT))
+            if symbol not in approved:  # once: a strict token refuses a second non-zero approval
+                d.transact(contracts[symbol].functions.approve(router.address, MAX_UINT))
+                approved.add(symbol)
         d.transact(
             router.functions.addLiquidity(
                 base.address, quote.address, base_raw, quote_raw, 0, 0, d.account, DEADLINE

@@ -56,7 +56,9 @@ def uniswap_artifact(package: str, name: str) -> dict[str, Any]:
 
 
 @cache
-def test_token_artifact() -> dict[str, Any]:
-    """Our own ERC-20 (TestToken.sol), compiled once and committed beside its source."""
-    data = json.loads((CONTRACTS_DIR / "TestToken.json").read_text())
+def test_token_artifact(strict_approval: bool = False) -> dict[str, Any]:
+    """Our own ERC-20 (TestToken.sol), compiled once and committed beside its source;
+    `strict_approval` gives its USDT-like variant (StrictApprovalToken)."""
+    name = "StrictApprovalToken" if strict_approval else "TestToken"
+    data = json.loads((CONTRACTS_DIR / f"{name}.json").read_text())
     return {"abi": data["abi"], "bytecode": data["bytecode"]}

@@ -33,7 +33,7 @@ contract TestToken {
         emit Transfer(address(0), to, amount);
     }
 
-    function approve(address spender, uint256 amount) external returns (bool) {
+    function approve(address spender, uint256 amount) public virtual returns (bool) {
         allowance[msg.sender][spender] = amount;
         emit Approval(msg.sender, spender, amount);
         return true;
@@ -63,5 +63,18 @@ contract TestToken {
         }
         balanceOf[to] += amount;
         emit Transfer(from, to, amount);
+    }
+}
+
+/// @title StrictApprovalToken
+/// @notice A TestToken that, like USDT on Ethereum, refuses to change an allowance from one
+/// non-zero value to another: it must be set to 0 first. Tests use it to prove the executor
+/// resets a leftover allowance before approving a new amount.
+contract StrictApprovalToken is TestToken {
+    constructor(string memory name_, string memory symbol_, uint8 decimals_) TestToken(name_, symbol_, decimals_) {}
+
+    function approve(address spender, uint256 amount) public override returns (bool) {
+        require(amount == 0 || allowance[msg.sender][spender] == 0, "StrictApprovalToken: reset allowance to 0 first");
+        return super.approve(spender, amount);
     }
 }

@@ -1,4 +1,4 @@
-// Recompile TestToken.sol into TestToken.json (ABI + bytecode).
+// Recompile TestToken.sol into TestToken.json and StrictApprovalToken.json (ABI + bytecode).
 // The artifact is committed, so this only runs when the source changes:
 //   npm install --no-save solc@0.8.37 && node tradeexecutor/devchain/contracts/compile.js
 const fs = require("fs");
@@ -22,13 +22,15 @@ if (errors.length) {
   console.error(errors.map((e) => e.formattedMessage).join("\n"));
   process.exit(1);
 }
-const contract = output.contracts["TestToken.sol"].TestToken;
-const artifact = {
-  contractName: "TestToken",
-  compiler: `solc ${solc.version()}`,
-  evmVersion: input.settings.evmVersion,
-  abi: contract.abi,
-  bytecode: "0x" + contract.evm.bytecode.object,
-};
-fs.writeFileSync(path.join(__dirname, "TestToken.json"), JSON.stringify(artifact, null, 1) + "\n");
-console.log(`Wrote TestToken.json (${artifact.bytecode.length / 2 - 1} bytes of bytecode)`);
+for (const name of ["TestToken", "StrictApprovalToken"]) {
+  const contract = output.contracts["TestToken.sol"][name];
+  const artifact = {
+    contractName: name,
+    compiler: `solc ${solc.version()}`,
+    evmVersion: input.settings.evmVersion,
+    abi: contract.abi,
+    bytecode: "0x" + contract.evm.bytecode.object,
+  };
+  fs.writeFileSync(path.join(__dirname, `${name}.json`), JSON.stringify(artifact, null, 1) + "\n");
+  console.log(`Wrote ${name}.json (${artifact.bytecode.length / 2 - 1} bytes of bytecode)`);
+}

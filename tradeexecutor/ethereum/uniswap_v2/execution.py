@@ -161,15 +161,15 @@ class UniswapV2SwapExecutor:
         self.approval_mode = ApprovalMode(approval_mode)
 
     def approve_if_needed(self, plan: SwapPlan, *, on_signed: OnSigned) -> ConfirmedTransaction | None:
-        request = self.routing.approval_request(plan, self.pipeline.wallet.address, self.approval_mode)
-        if request is None:
-            return None
-        approval = self.pipeline.execute(request, on_signed=on_signed)
-        if not approval.succeeded:
-            raise SwapFailed(
-                f"Approval {approval.tx_hash} of {plan.route.token_in.symbol} reverted: {approval.revert_reason}.",
-                tx=approval,
-            )
+        """Send the approvals the swap needs; return the last one (None when none was needed)."""
+        approval = None
+        for request in self.routing.approval_requests(plan, self.pipeline.wallet.address, self.approval_mode):
+            approval = self.pipeline.execute(request, on_signed=on_signed)
+            if not approval.succeeded:
+                raise SwapFailed(
+                    f"Approval {approval.tx_hash} of {plan.route.token_in.symbol} reverted: {approval.revert_reason}.",
+                    tx=approval,
+                )
         return approval
 
     def execute(self, plan: SwapPlan, *, on_signed: OnSigned) -> SwapOutcome:

@@ -12,7 +12,7 @@ would let a price that already moved set its own bound.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -155,6 +155,27 @@ def approve_request(token: AssetIdentifier, spender: str, amount: int) -> Transa
     )
 
 
+def approval_requests(
+    token: AssetIdentifier, spender: str, current: int, needed: int, mode: ApprovalMode | str
+) -> list[TransactionRequest]:
+    """The approvals a swap spending `needed` needs, given the spender's `current` allowance.
+
+    None when the allowance covers it. A leftover non-zero allowance (a swap that reverted
+    after its approval) is first set back to 0: tokens like USDT on Ethereum refuse to change
+    an allowance from one non-zero value to another, and would otherwise refuse every later
+    approval, failing every trade in that token.
+    """
+    if current >= needed:
+        return []
+    amount = MAX_UINT256 if ApprovalMode(mode) == ApprovalMode.unlimited else needed
+    approve = approve_request(token, spender, amount)
+    if not current:
+        return [approve]
+    reset = approve_request(token, spender, 0)
+    reset = replace(reset, description=f"reset the {token.symbol} allowance to 0 before changing it")
+    return [reset, approve]
+
+
 class UniswapV2Routing:
     """Plans swaps on one Uniswap v2 deployment from fresh reserves."""
 
@@ -269,12 +290,10 @@ class UniswapV2Routing:
             block_number=reserves[0].block_number,
         )
 
-    def approval_request(
+    def approval_requests(
         self, plan: SwapPlan, owner: str, mode: ApprovalMode | str
-    ) -> TransactionRequest | None:
-        """The approval this swap needs, or None when the router's allowance already covers it."""
+    ) -> list[TransactionRequest]:
+        """The approvals this swap needs (none when the router's allowance already covers it)."""
         token = plan.route.token_in
-        if allowance(self.web3, token, owner, plan.router) >= plan.amount_in:
-            return None
-        amount = MAX_UINT256 if ApprovalMode(mode) == ApprovalMode.unlimited else plan.amount_in
-        return approve_request(token, plan.router, amount)
+        current = allowance(self.web3, token, owner, plan.router)
+        return approval_requests(token, plan.router, current, plan.amount_in, mode)

@@ -39,7 +39,7 @@ from tradeexecutor.ethereum.connection import RPCUnavailable
 from tradeexecutor.ethereum.gas import check_gas_balance
 from tradeexecutor.ethereum.recovery import ResolutionStatus, resolve_transaction
 from tradeexecutor.ethereum.revert import explain
-from tradeexecutor.ethereum.settings import ApprovalMode, ExecutionSettings
+from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.ethereum.tx import (
     BroadcastError,
     ConfirmationTimeout,
@@ -48,7 +48,7 @@ from tradeexecutor.ethereum.tx import (
     TransactionRequest,
     TransactionWouldRevert,
 )
-from tradeexecutor.ethereum.uniswap_v2.routing import MAX_UINT256, SwapPlan, approve_request
+from tradeexecutor.ethereum.uniswap_v2.routing import SwapPlan, approval_requests
 from tradeexecutor.ethereum.wallet import HotWallet
 from tradeexecutor.execution.live.crash import crash_point
 from tradeexecutor.execution.live.routes import LiveRouting
@@ -174,16 +174,16 @@ class UniswapV2ExecutionModel:
             return True
         try:
             plan = self.plan(trade)
-            approval = self.approval_request(plan)
+            approvals = self.approval_requests(plan)
         except RPCUnavailable:
             raise  # the node is down: nothing was sent; the cycle is retried and recovery fails this trade
         except UserError as e:
             self._fail(state, trade, f"the swap could not be planned: {e}", checkpoint)
             return True
 
-        if approval is not None:
-            token = plan.route.token_in
-            details = {"token": f"{token.symbol} {token.address}", "spender": plan.router}
+        token = plan.route.token_in
+        details = {"token": f"{token.symbol} {token.address}", "spender": plan.router}
+        for approval in approvals:
             sent = self._transact(state, trade, approval, APPROVE_FUNCTION, details, checkpoint, native_price)
             if sent.unresolved:
                 return False
@@ -222,8 +222,8 @@ class UniswapV2ExecutionModel:
         amount = trade.pair.base.to_raw(-trade.planned_quantity)
         return routing.plan_sell(trade.pair, amount, self.wallet.address, intermediate, slippage)
 
-    def approval_request(self, plan: SwapPlan) -> TransactionRequest | None:
-        """The approval the swap needs, or None when the router's allowance covers it.
+    def approval_requests(self, plan: SwapPlan) -> list[TransactionRequest]:
+        """The approvals the swap needs (none when the router's allowance covers it).
 
         One raw `eth_call` instead of a web3 contract call: building a contract object and
         running web3's formatters per trade cost more than the node's answer.
@@ -233,10 +233,9 @@ class UniswapV2ExecutionModel:
             ALLOWANCE_SELECTOR + abi_encode(["address", "address"], [self.wallet.address, plan.router]).hex()
         )
         (result,) = batch_rpc(self.web3, [("eth_call", [{"to": token.address, "data": data}, "latest"])])
-        if int(result, 16) >= plan.amount_in:
-            return None
-        unlimited = ApprovalMode(self.settings.approval_mode) == ApprovalMode.unlimited
-        return approve_request(token, plan.router, MAX_UINT256 if unlimited else plan.amount_in)
+        return approval_requests(
+            token, plan.router, int(result, 16), plan.amount_in, self.settings.approval_mode
+        )
 
     # --- one transaction -----------------------------------------------------------------------
 
