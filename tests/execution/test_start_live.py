@@ -275,6 +275,41 @@ def test_audit_runs_after_the_cycle_when_enabled(executor, tmp_path) -> None:
     assert state.cycle.completed_count == 1
 
 
+def test_restart_audits_before_trading_and_halts_on_a_rogue_transaction(
+    executor, tmp_path, market_chain
+) -> None:
+    from datetime import timedelta
+
+    assert executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit").returncode == 0
+    # While the executor is down, someone spends a nonce of its hot wallet...
+    web3, wallet = market_chain.web3, executor.wallet
+    rogue = wallet.sign_transaction(
+        {
+            "to": web3.eth.accounts[1],
+            "value": 1,
+            "gas": 21_000,
+            "gasPrice": 2 * web3.eth.gas_price,
+            "nonce": web3.eth.get_transaction_count(wallet.address),
+            "chainId": 31337,
+        }
+    )
+    rogue_hash = web3.eth.send_raw_transaction(rogue.raw_transaction).to_0x_hex()
+    web3.eth.wait_for_transaction_receipt(rogue_hash)
+    # ...and a cycle is due when it comes back (its last one was a minute earlier).
+    with JSONFileStore(tmp_path / "state.json") as store:
+        state = store.load()
+        state.cycle.last_completed_at -= timedelta(minutes=1)
+        store.save(state)
+
+    again = executor(RAISES, "--run-single-cycle", "--http-disabled", "--audit")
+    output = again.stdout + again.stderr
+    assert again.returncode == 1, output
+    assert "strategy bug on purpose" not in output  # no cycle ran: the audit came first
+    state = _load(tmp_path / "state.json")
+    assert state.cycle.completed_count == 1
+    assert any(f.tx_hash == rogue_hash and not f.ok for f in state.audit_findings), state.audit_findings
+
+
 def test_audit_is_refused_for_paper_trading(executor) -> None:
     result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--audit", execution_type="dummy")
     assert result.returncode == 1 and "paper trading" in result.stderr

@@ -5,7 +5,8 @@
     ...after the cycle's save:
     hook.run_if_due(cycle_number, state)     # None when not due; raises AuditFailed
 
-When due (the first call of the process, then every `tick` cycles), it
+The loop also calls `run_before_trading` once at start, before the first cycle, so a
+restarted executor audits before it trades. When due (at start, then every `tick` cycles), it
 
 1. re-syncs the wallet (`WalletSync.sync`): reserve and gas changes since the cycle's own
    sync are booked as deposits/withdrawals first, so any difference left is unexplained;
@@ -74,6 +75,11 @@ class AuditHook:
     def is_due(self, cycle_number: int) -> bool:
         last = self.last_audited_cycle
         return last is None or cycle_number - last >= self.tick
+
+    def run_before_trading(self, state: State) -> AuditReport:
+        """Audit once at start, before any cycle: after a restart, the chain is checked
+        before the executor trades again."""
+        return self.run(state.cycle.completed_count, state)
 
     def run_if_due(self, cycle_number: int, state: State) -> AuditReport | None:
         if not self.is_due(cycle_number):

@@ -55,6 +55,10 @@ class Persistence(Protocol):
 
 
 class CycleHook(Protocol):
+    def run_before_trading(self, state: State) -> object:
+        """Run once before the first cycle of the process; raise to halt trading."""
+        ...
+
     def run_if_due(self, cycle_number: int, state: State) -> object:
         """Run after a completed cycle (e.g. the account audit); raise to halt trading."""
         ...
@@ -294,6 +298,15 @@ class LiveLoop:
 
     def _loop(self) -> LoopOutcome:
         s = self.settings
+        if self.after_cycle is not None:
+            # A restarted executor checks before it trades: a failed audit (or a rogue
+            # transaction since the last run) halts it again instead of trading one more cycle.
+            try:
+                self.after_cycle.run_before_trading(self.state)
+                self._publish_after_save()
+            except Exception as exc:
+                if self._handle_failure(exc, self.clock()) or not s.stay_up_after_halt:
+                    return LoopOutcome.halted
         start = self.clock()
         if s.stop_loss_check_frequency is not None:
             self._next_trigger_check = start + s.stop_loss_check_frequency
