@@ -162,6 +162,30 @@ def test_restart_does_not_repeat_a_completed_cycle() -> None:
     assert state.cycle.completed_count == 2
 
 
+def test_restart_reruns_a_cycle_a_crash_interrupted_even_without_trade_immediately() -> None:
+    time = FakeTime(START)
+    due = START.replace(second=0)
+    state = funded_state()
+    # The previous run planned (and maybe sent) a trade for this cycle, then died in it.
+    state.plan_trade(due, WETH_USDC, price=Decimal(2000), reserve=Decimal(100))
+    calls: list = []
+    loop, *_ = make_loop(time, recorder(calls), state=state, max_cycles=1)
+    loop.run()
+    assert calls == [due]  # not left for the next minute
+    assert state.cycle.last_completed_at == due
+
+
+def test_restart_leaves_an_untouched_due_cycle_alone_without_trade_immediately() -> None:
+    time = FakeTime(START)
+    due = START.replace(second=0)
+    state = funded_state()
+    state.plan_trade(due - MINUTE, WETH_USDC, price=Decimal(2000), reserve=Decimal(100))  # an older cycle
+    calls: list = []
+    loop, *_ = make_loop(time, recorder(calls), state=state, max_cycles=1)
+    loop.run()
+    assert calls == [due + MINUTE]
+
+
 def test_stale_data_refuses_to_trade_and_retries_within_the_cycle() -> None:
     time = FakeTime(START)
     calls: list = []

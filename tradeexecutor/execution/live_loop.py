@@ -177,6 +177,15 @@ class LiveLoop:
     def _due_cycle(self, now: datetime.datetime) -> datetime.datetime:
         return self.settings.cycle_duration.cycle_timestamp_for_run(now, self.settings.cycle_offset_minutes)
 
+    def _interrupted(self, ts: datetime.datetime) -> bool:
+        """A cycle planned trades for `ts` but never completed: the previous run died in it."""
+        if self._already_done(ts):
+            return False
+        interrupted = any(t.planned_at == ts for t in self.state.portfolio.all_trades())
+        if interrupted:
+            logger.warning("The cycle at %s was interrupted by the previous run: running it again now.", ts)
+        return interrupted
+
     def _already_done(self, ts: datetime.datetime) -> bool:
         last = self.state.cycle.last_completed_at
         return last is not None and ts <= last
@@ -311,9 +320,11 @@ class LiveLoop:
         if s.stop_loss_check_frequency is not None:
             self._next_trigger_check = start + s.stop_loss_check_frequency
         # Without --trade-immediately the cycle already due at start is left alone: its run
-        # time has passed, and the strategy would decide late on data it should have seen earlier.
+        # time has passed, and the strategy would decide late on data it should have seen
+        # earlier. Unless a crash interrupted it: then it runs again at once (its unfinished
+        # trades resolved by the cycle's sync first), so the rest of its plan is not lost.
         first_eligible = self._due_cycle(start)
-        if not s.trade_immediately:
+        if not s.trade_immediately and not self._interrupted(first_eligible):
             first_eligible += s.cycle_duration.timedelta
         if s.single_cycle:
             # the due cycle or nothing, never a wait for the next one
