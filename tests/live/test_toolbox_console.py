@@ -54,13 +54,18 @@ def test_a_running_executor_blocks_a_writable_console_but_not_a_read_only_one(op
         one_sentence_error(blocked, f"is in use by another trade-executor (PID {holder.pid})")
         assert "should not run" not in blocked.stdout
 
-        commands = "print('positions', len(state.portfolio.open_positions))\nsave()\n"
+        commands = (
+            "print('positions', len(state.portfolio.open_positions))\nsave()\n"
+            "print('signer', wallet, execution_model, 'pricing', pricing_model is not None)\n"
+        )
         read_only = operator.run("console", "--read-only", input=commands)
         assert read_only.returncode == 0, read_only.stderr
         assert "read-only: no lock taken, nothing can be saved" in read_only.stdout
         assert "positions 1" in read_only.stdout
         assert "Not saved: The state file" in read_only.stdout and "was opened read-only" in read_only.stdout
         assert "\nsave " not in read_only.stdout  # not offered in the banner
+        # nothing that can sign behind the running executor's back, prices still there
+        assert "signer None None pricing True" in read_only.stdout
     finally:
         release(holder)
     assert operator.state_path.read_bytes() == before

@@ -44,8 +44,12 @@ def connect_for_console(
     candle_start_block: int | None,
     cache_path: Path,
     settings: Any,
+    read_only: bool = False,
 ) -> LiveObjects:
-    """Connect as far as possible; never raise for an unreachable node, a missing key or no candles."""
+    """Connect as far as possible; never raise for an unreachable node, a missing key or no candles.
+
+    `read_only` loads no wallet: a console that does not hold the state's lock (an executor may
+    be running on it) must not be able to sign transactions the state would never know of."""
     live = LiveObjects()
     if strategy_file is None:
         live.warnings.append(
@@ -72,10 +76,16 @@ def connect_for_console(
         return live
     v = live.values
     v["setup"], v["web3"] = setup, setup.web3
-    try:
-        v["wallet"] = HotWallet.from_env()
-    except UserError as e:
-        live.warnings.append(f"No hot wallet: {e} wallet, execution_model and sync_model are None.")
+    if read_only:
+        live.warnings.append(
+            "Read-only: no hot wallet is loaded (wallet, execution_model and sync_model are None), so "
+            "nothing can be signed behind a running executor's back."
+        )
+    else:
+        try:
+            v["wallet"] = HotWallet.from_env()
+        except UserError as e:
+            live.warnings.append(f"No hot wallet: {e} wallet, execution_model and sync_model are None.")
     if v["wallet"] is not None:
         models = build_live_models(
             setup.web3, v["wallet"], setup.deployments, setup.reserve, settings, known_pairs=setup.pairs

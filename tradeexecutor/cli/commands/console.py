@@ -60,6 +60,7 @@ def console(
             candle_start_block=candle_start_block,
             cache_path=cache_path,
             settings=ExecutionSettings(gas_price_method=gas_price_method, max_slippage_bps=max_slippage),
+            read_only=read_only,
         )
         namespace = build_namespace(store, state, live, cache_path)
         typer.echo(banner(namespace, path, read_only, live.warnings))
