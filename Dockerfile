@@ -51,7 +51,7 @@ RUN groupadd --system --gid 10001 executor \
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /usr/src/trade-executor
 COPY --chown=executor:executor strategies/ strategies/
-# logs/ (rotating log file) and monit/ (heartbeat) stay inside the container; like /tmp they
+# logs/ (rotating log file) and monit/ (heartbeat; docker-compose.yml mounts it); like /tmp they
 # are writable by any user, so `user:` in compose can run the executor as the host's owner
 # of state/ and cache/.
 RUN mkdir -p strategy state cache logs monit \

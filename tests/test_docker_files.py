@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tradeexecutor.cli.main import app
 from tradeexecutor.config.deployment import COMPOSE_VARIABLES, CONTAINER_WORKDIR
 from tradeexecutor.config.envfile import parse_env_file
+from tradeexecutor.config.redaction import is_url_name
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILES = [
@@ -103,7 +104,7 @@ def test_production_compose_service() -> None:
     assert service["image"].startswith("ghcr.io/tradeexecutor/trade-executor:${TRADE_EXECUTOR_VERSION")
     assert service["ports"] == ["127.0.0.1:19003:3456"]
     targets = {v.split(":")[1] for v in service["volumes"]}
-    assert targets == {f"{CONTAINER_WORKDIR}/{d}" for d in ("strategies", "state", "cache")}
+    assert targets == {f"{CONTAINER_WORKDIR}/{d}" for d in ("strategies", "state", "cache", "monit")}
     for volume in service["volumes"]:
         assert (ROOT / volume.split(":")[0]).is_dir(), f"{volume}: the host directory is missing"
     assert service["command"] == "start"
@@ -186,7 +187,8 @@ def test_secret_template_lists_only_known_secrets() -> None:
 
     catalogue = build_catalogue(app, skip_commands={"check-config"}, base_dir=ROOT)
     assert [n for n in names if catalogue.lookup(n) is None] == []
-    assert all(catalogue.is_secret(n) or n.startswith("JSON_RPC_") or n == "HTTP_USERNAME" for n in names)
+    # secrets, or URLs that are secret when they carry a key or password (JSON_RPC_*, DASHBOARD_DB_URL)
+    assert all(catalogue.is_secret(n) or is_url_name(n) or n == "HTTP_USERNAME" for n in names)
 
 
 @pytest.mark.parametrize("env_file", ["env/sma-crossover.env", "env/demo.env"])

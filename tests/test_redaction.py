@@ -21,12 +21,14 @@ def redactor() -> SecretRedactor:
             "JSON_RPC_POLYGON": "https://polygon-rpc.com",
             "ETHERSCAN_API_KEY": "ETHERSCANKEY77",
             "HTTP_PASSWORD": "correct horse",
+            "DASHBOARD_DB_URL": "postgresql://bob:dbpa55@db.internal/users",
             "DISCORD_TRADES_WEBHOOK_URL": "https://discord.com/api/webhooks/1/tok",
             "RESERVE_TOKEN": "USDC.e-token",
             "HOME": "/root",
         }
     )
     assert names == [
+        "DASHBOARD_DB_URL",
         "DISCORD_TRADES_WEBHOOK_URL",
         "ETHERSCAN_API_KEY",
         "HTTP_PASSWORD",
@@ -44,6 +46,7 @@ def redactor() -> SecretRedactor:
         (f"rpc https://mainnet.infura.io/v3/{INFURA_KEY} timed out", INFURA_KEY),
         ("GET https://api.etherscan.io/api?module=account&apikey=ETHERSCANKEY77", "ETHERSCANKEY77"),
         ("login with correct horse failed", "correct horse"),
+        ("cannot reach postgresql://bob:dbpa55@db.internal/users", "dbpa55"),
         ("posting to https://discord.com/api/webhooks/1/tok", "webhooks/1/tok"),
         ("posting to https://discordapp.com/api/webhooks/999/Zz-unknown_token", "Zz-unknown_token"),
         ("https://alice:s3cr3tpw@rpc.example.com/x", "s3cr3tpw"),

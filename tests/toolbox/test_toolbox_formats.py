@@ -61,3 +61,15 @@ def test_output_paths(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(UserError, match="existing file"):
         output_paths(tmp_path / "notes.txt", None)
+
+
+def test_csv_text_cells_never_become_spreadsheet_formulas() -> None:
+    from tradeexecutor.toolbox.export import Kind, csv_bytes
+
+    columns = [("pair", Kind.text), ("notes", Kind.text), ("amount", Kind.amount), ("trade_id", Kind.int)]
+    rows = [
+        {"pair": '=HYPERLINK("http://x")-USDC', "notes": "@SUM(A1)", "amount": Decimal("-5"), "trade_id": 7}
+    ]
+    text = csv_bytes(columns, rows).decode()
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+    assert text.rstrip().endswith(",-5,7")  # numbers stay numbers

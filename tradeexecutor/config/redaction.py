@@ -36,8 +36,9 @@ _SECRET_NAME_PATTERN = re.compile(
     r"(^|_)(PRIVATE_KEY|API_KEY|APIKEY|PASSWORD|PASSWD|SECRET|API_TOKEN|AUTH_TOKEN|ACCESS_TOKEN|BOT_TOKEN|DSN)$"
     r"|^DISCORD_.*URL$"
 )
-# RPC URLs are public unless they carry a key; we register only their secret parts.
-_URL_NAME_PATTERN = re.compile(r"^(JSON_RPC_.*|.*_RPC_URL|.*_WEBHOOK_URL)$")
+# RPC and database URLs are public unless they carry a key or password; we register only
+# their secret parts.
+_URL_NAME_PATTERN = re.compile(r"^(JSON_RPC_.*|.*_RPC_URL|.*_WEBHOOK_URL|.*_DB_URL|DATABASE_URL)$")
 
 _BARE_HEX_KEY = re.compile(r"(?<![0-9a-fA-Fx])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 _KEYWORD_HEX_KEY = re.compile(r"(?i)(private[_ -]?key\W{0,4})(0x)?[0-9a-f]{64}\b")

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from tradeexecutor.dashboard.explorer import tx_url
 from tradeexecutor.dashboard.timewindow import BadQuery, TimeWindow
+from tradeexecutor.reporting.csv_safety import spreadsheet_safe
 from tradeexecutor.state.identifiers import AssetIdentifier
 from tradeexecutor.state.state import State
 
@@ -117,9 +118,7 @@ def _describe(kind: str, trade_id: int | None, labels: dict[int | None, str]) ->
     return f"{label} ({'gas' if kind == 'gas_fee' else 'fill'})"
 
 
-def _cell(text: str) -> str:
-    """Keep spreadsheets from running text as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+_cell = spreadsheet_safe
 
 
 CSV_HEADER = [

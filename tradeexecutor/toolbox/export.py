@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.reporting.csv_safety import spreadsheet_safe
 from tradeexecutor.state.filewrite import fsync_directory, remove_quietly, write_synced
 from tradeexecutor.state.identifiers import AssetIdentifier, native_token
 from tradeexecutor.state.ledger import LedgerKind
@@ -196,7 +197,7 @@ def _csv_cell(value: Any, kind: Kind) -> str:
         return iso_utc(value)
     if kind == Kind.amount:
         return exact(value) or ""
-    return str(value)
+    return spreadsheet_safe(str(value)) if kind == Kind.text else str(value)
 
 
 def csv_bytes(columns: Columns, rows: list[dict[str, Any]]) -> bytes:

@@ -181,7 +181,7 @@ SCHEMAS: dict[str, Schema] = {
             "position_id": {"type": "integer"},
             "pair": {"type": "string"},
             "side": {"enum": ["buy", "sell"]},
-            "status": {"enum": ["planned", "broadcast", "success", "failed"]},
+            "status": {"enum": ["planned", "started", "broadcast", "success", "failed", "repaired"]},
             "tx_hash": nullable("string"),
         },
         required=["trade_id"],

@@ -200,5 +200,5 @@ def _default_pair(setup: LiveSetup) -> TradingPairIdentifier:
     wanted = [setup.pair_by_ticker(t) for t in setup.module.trading_pairs] or list(setup.pairs)
     if len(wanted) != 1:
         tickers = ", ".join(p.ticker for p in wanted)
-        raise UserError(f"The strategy trades several pairs ({tickers}): choose one with --pair.")
+        raise UserError(f"The strategy trades several pairs ({tickers}): choose one with --test-trade-pair.")
     return wanted[0]
