@@ -78,10 +78,11 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
             positions=[{"position_id": 1, "pair": "WETH-USDC", "status": "open"}],
         )
         heartbeat_after_cycle = config.heartbeat.read_text()  # type: ignore[union-attr]
-        reporter.trigger_check()
+        reporter.trigger_check()  # nothing triggered: no message
+        reporter.trigger_check(executed=TRADES[:1], summary=SUMMARY)
         reporter.cycle_failed(RuntimeError("node returned 502"), cycle=2, halt=True)
         reporter.stopped("halted after a failed cycle")
-        assert wait_until(lambda: len(discord.requests) == 4)
+        assert wait_until(lambda: len(discord.requests) == 5)
         assert wait_until(
             lambda: {"te.cycles_completed:1|c", "te.portfolio_value:10250.75|g"} <= set(statsd.lines())
         )
@@ -90,13 +91,19 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
         statsd.close()
 
     s = state.snapshot
-    assert (s.cycles_completed, s.cycles_failed, s.trades_succeeded, s.trades_failed) == (1, 1, 1, 1)
+    assert (s.cycles_completed, s.cycles_failed, s.trades_succeeded, s.trades_failed) == (1, 1, 2, 1)
     assert not s.executor_running and s.halted_reason == "cycle 2 failed: node returned 502"
     assert s.summary == SUMMARY and s.market_data_lag == 30.0 and len(s.positions_json) == 1
 
     paths = [r.path for r in discord.requests]
     contents = discord.contents()
-    assert paths == ["/main", "/errors", "/errors", "/main"]  # a cycle with a failed trade is an error too
+    assert paths == [
+        "/main",
+        "/errors",
+        "/main",
+        "/errors",
+        "/main",
+    ]  # a cycle with a failed trade is an error too
     assert contents[0].startswith("🟢 **SMA demo** (sma) started") and "9.9.9" in contents[0]
     assert "cycle 1: 2 trades, 1 failed" in contents[1]
     assert (
@@ -105,13 +112,14 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
     )
     assert "• SELL 10 DEV-USDC ❌ FAILED: reverted" in contents[1]
     assert "Equity 10,250.75, cash 9,750.4, 1 open position" in contents[1]
-    assert "failed in cycle 2: RuntimeError: node returned 502" in contents[2] and "halted" in contents[2]
-    assert contents[3].startswith("⏹️ **SMA demo** (sma) stopped")
+    assert "stop loss / take profit: 1 trade" in contents[2] and "• BUY 0.25 WETH-USDC" in contents[2]
+    assert "failed in cycle 2: RuntimeError: node returned 502" in contents[3] and "halted" in contents[3]
+    assert contents[4].startswith("⏹️ **SMA demo** (sma) stopped")
 
     lines = set(statsd.lines())
     for expected in (
         "te.cycle_duration:2500.000000|ms",
-        "te.trades_succeeded:1|c",
+        "te.trades_succeeded:1|c",  # once from the cycle, once from the trigger check
         "te.trades_failed:1|c",
         "te.gas_used:210000|c",
         "te.gas_spent:0.00042|c",

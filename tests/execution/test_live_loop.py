@@ -277,7 +277,7 @@ def test_stop_loss_checked_between_cycles() -> None:
             return pm.open_1x_long(WETH_USDC, 1000, stop_loss_pct=0.99)
         return []
 
-    loop, state, _ = make_loop(
+    loop, state, run_state = make_loop(
         time,
         decide,
         trade_immediately=True,
@@ -301,6 +301,10 @@ def test_stop_loss_checked_between_cycles() -> None:
     assert original is not loop.runner.pricing_model
     [position] = state.portfolio.closed_positions.values()
     assert [t.trade_type.value for t in position.trades.values()] == ["rebalance", "stop_loss"]
+    # the stop-loss sell is counted and published like a cycle's trade
+    assert run_state.snapshot.trades_succeeded == 2
+    assert loop.reporter.metrics.value("trades_succeeded") == 2
+    assert run_state.snapshot.summary is not None and run_state.snapshot.summary.open_positions == 0
 
 
 @pytest.mark.parametrize("offset", [-1, 1])

@@ -255,15 +255,21 @@ class LiveLoop:
 
     def _trigger_check(self, now: datetime.datetime) -> None:
         trades = self.runner.check_triggers(now)
-        if trades:
-            self._publish_after_save()
-            self.run_state.publish(
-                positions=publish.positions_documents(self.state),
-                trades=publish.trades_documents(self.state),
-                summary=publish.portfolio_summary(self.state),
-            )
-            logger.warning("Trigger check closed %d position(s).", len(trades))
-        self.reporter.trigger_check(now)
+        if not trades:
+            self.reporter.trigger_check(now)
+            return
+        self._publish_after_save()
+        gas_units, gas_native = publish.gas_spent(trades)
+        self.reporter.trigger_check(
+            now,
+            executed=publish.trade_summaries(trades),
+            summary=publish.portfolio_summary(self.state),
+            gas_used=gas_units,
+            gas_spent=gas_native,
+            positions=publish.positions_documents(self.state),
+            trades=publish.trades_documents(self.state),
+        )
+        logger.warning("Trigger check closed %d position(s).", len(trades))
 
     # ---- the loop -----------------------------------------------------------------------
 

@@ -334,6 +334,28 @@ class RunState:
 
         return self._update(fields)
 
+    def trades_executed(
+        self, *, succeeded: int, failed: int, at: datetime | None = None, **changes: Any
+    ) -> RunSnapshot:
+        """Count trades made between cycles (stop losses, take profits); extra keyword arguments
+        are published in the same snapshot."""
+        _check_aware("at", at)
+        unknown = set(changes) - _PUBLISHABLE
+        if unknown:
+            raise TypeError(f"RunState.trades_executed() got unknown fields: {', '.join(sorted(unknown))}")
+        prepared = self._prepare(changes)
+        when = at or self._clock()
+
+        def fields(s: RunSnapshot) -> dict[str, Any]:
+            return {
+                **prepared,
+                "trades_succeeded": s.trades_succeeded + succeeded,
+                "trades_failed": s.trades_failed + failed,
+                "last_trade_at": when if succeeded else s.last_trade_at,
+            }
+
+        return self._update(fields)
+
     def cycle_failed(
         self, exc: BaseException, *, cycle: int | None = None, halt: bool = False, at: datetime | None = None
     ) -> RunSnapshot:

@@ -103,6 +103,26 @@ def cycle_message(
     return clip("\n".join(lines))
 
 
+def trigger_message(
+    metadata: StrategyMetadata,
+    trades: Sequence[TradeSummary],
+    summary: PortfolioSummary | None,
+    explorer_url: str | None = None,
+) -> str:
+    """Trades the between-cycles check made: a stop loss or take profit was hit."""
+    failed = sum(1 for t in trades if not t.success)
+    head = f"{_title(metadata)} stop loss / take profit: {len(trades)} trade{'s' if len(trades) != 1 else ''}"
+    if failed:
+        head += f", {failed} failed"
+    lines = [head, *(trade_line(t, explorer_url) for t in trades)]
+    if summary is not None and summary.total_equity is not None:
+        lines.append(
+            f"Equity {fmt_decimal(summary.total_equity, 2)}, cash {fmt_decimal(summary.cash, 2)}, "
+            f"{summary.open_positions} open position{'s' if summary.open_positions != 1 else ''}"
+        )
+    return clip("\n".join(lines))
+
+
 def failure_message(metadata: StrategyMetadata, cycle: int | None, exc: BaseException, halted: bool) -> str:
     where = f"cycle {cycle}" if cycle is not None else "a cycle"
     what = "Trading is halted; the webhook stays up." if halted else "The executor will retry next cycle."

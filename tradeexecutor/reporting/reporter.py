@@ -209,10 +209,46 @@ class Reporter:
         if self.sentry is not None:
             self.sentry.capture(exc, cycle)
 
-    def trigger_check(self, at: datetime | None = None) -> None:
-        """A between-cycles check ran (stop losses, take profits): proof of life for the watchdog."""
+    def trigger_check(
+        self,
+        at: datetime | None = None,
+        *,
+        executed: Sequence[TradeSummary] = (),
+        summary: PortfolioSummary | None = None,
+        gas_used: int = 0,
+        gas_spent: Decimal = Decimal(0),
+        **publish: Any,
+    ) -> None:
+        """A between-cycles check ran (stop losses, take profits): proof of life for the watchdog,
+        and the trades it executed counted and announced like a cycle's. Extra keyword
+        arguments (`positions=`, `trades=` documents) are published with the counts."""
+        when = at or self.run_state.now()
+        if executed:
+            succeeded = sum(1 for t in executed if t.success)
+            failed = len(executed) - succeeded
+            changes: dict[str, Any] = dict(publish)
+            if summary is not None:
+                changes["summary"] = summary
+            snapshot = self.run_state.trades_executed(succeeded=succeeded, failed=failed, at=at, **changes)
+            m = self.metrics
+            if succeeded:
+                m.increment("trades_succeeded", succeeded)
+            if failed:
+                m.increment("trades_failed", failed)
+            if gas_used:
+                m.increment("gas_used", gas_used)
+            if gas_spent:
+                m.increment("gas_spent", gas_spent)
+            if summary is not None:
+                if summary.total_equity is not None:
+                    m.gauge("portfolio_value", summary.total_equity)
+                if summary.cash is not None:
+                    m.gauge("reserve_balance", summary.cash)
+                m.gauge("open_positions", summary.open_positions)
+            text = messages.trigger_message(snapshot.metadata, executed, summary, self.explorer_url)
+            self._discord(text, error=bool(failed))
         self.metrics.push_observed()
-        self._beat(at or self.run_state.now(), "trigger check")
+        self._beat(when, "trigger check")
 
     def alert(self, text: str) -> None:
         """Something an operator must look at that is not a cycle failure (watchdog, stale data)."""
