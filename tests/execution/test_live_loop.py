@@ -141,6 +141,21 @@ def test_trade_immediately_runs_the_due_cycle_then_each_next_one() -> None:
     assert run_state.snapshot.state is not None  # saved bytes reached the webhook snapshot
 
 
+def test_each_cycle_runs_inside_its_log_context() -> None:
+    from tradeexecutor.reporting.log_context import current_cycle
+
+    time = FakeTime(START)
+    seen: list = []
+
+    def decide(ts, pm):
+        seen.append(current_cycle())
+        return []
+
+    loop, *_ = make_loop(time, decide, trade_immediately=True, max_cycles=2)
+    loop.run()
+    assert seen == [1, 2] and current_cycle() is None
+
+
 def test_without_trade_immediately_waits_for_the_next_cycle_and_honours_offset() -> None:
     time = FakeTime(START)
     calls: list = []

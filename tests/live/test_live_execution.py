@@ -228,3 +228,32 @@ def test_leftover_allowance_is_reset_to_zero_before_approving_again(live, eth) -
     assert all(tx.status == TxStatus.success for tx in (reset, approve, swap))
     assert allowance(eth.web3, dev, eth.wallet.address, router) == 0  # the exact approval was spent
     assert live.state.portfolio.open_position_for_pair(dev_usdc) is None
+
+
+def test_execution_logs_carry_the_cycle_and_trade_they_belong_to(live, eth) -> None:
+    import logging
+
+    from tradeexecutor.reporting.log_context import ContextFilter, log_context
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.INFO)
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger("tradeexecutor")
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        with log_context(cycle=7):
+            report = runner(live, lambda ts, pm: pm.open_1x_long(eth.pairs["WETH-USDC"], 100)).run_cycle(T0)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    (trade,) = report.trades
+    broadcasts = [r for r in records if r.getMessage().startswith("Broadcast ")]
+    assert broadcasts and all((r.cycle, r.trade_id) == (7, trade.trade_id) for r in broadcasts)
+    assert all(r.context == f"[cycle 7 trade {trade.trade_id}] " for r in broadcasts)

@@ -30,6 +30,7 @@ from tradeexecutor.execution import publish
 from tradeexecutor.execution.failures import is_transient
 from tradeexecutor.execution.run_state import RunState
 from tradeexecutor.execution.runner import CycleRunner
+from tradeexecutor.reporting.log_context import log_context
 from tradeexecutor.reporting.reporter import Reporter
 from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
@@ -227,6 +228,10 @@ class LiveLoop:
 
     def run_one_cycle(self, ts: datetime.datetime) -> None:
         number = self.state.cycle.completed_count + 1
+        with log_context(cycle=number):  # every record of the cycle says which one it is
+            self._run_cycle(number, ts)
+
+    def _run_cycle(self, number: int, ts: datetime.datetime) -> None:
         started = time.perf_counter()
         self.reporter.cycle_started(number, expected_duration=self.settings.cycle_seconds)
         now = self.clock()

@@ -60,6 +60,7 @@ from tradeexecutor.execution.live.transactions import (
     swap_details,
     to_state_transaction,
 )
+from tradeexecutor.reporting.log_context import log_context
 from tradeexecutor.state.state import State
 from tradeexecutor.state.time import utcnow
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
@@ -145,7 +146,9 @@ class UniswapV2ExecutionModel:
             raise
         native_price = self.routing.native_price_in_reserve()
         for i, trade in enumerate(todo):
-            if not self.execute_trade(state, trade, checkpoint, native_price):
+            with log_context(trade_id=trade.trade_id):
+                finished = self.execute_trade(state, trade, checkpoint, native_price)
+            if not finished:
                 for later in todo[i + 1 :]:
                     state.settle_trade_failure(
                         later,
