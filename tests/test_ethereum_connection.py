@@ -148,3 +148,18 @@ def test_is_connected_is_false_for_a_dead_node() -> None:
     from web3 import Web3
 
     assert not Web3(FailoverHTTPProvider([f"http://127.0.0.1:{closed_port()}"], retries=1)).is_connected()
+
+
+def test_failover_never_lands_on_a_node_of_another_chain(devchain, caplog) -> None:
+    from tradeexecutor.devchain.anvil import AnvilProcess
+
+    with RpcProxy(devchain.rpc_url) as good, AnvilProcess(chain_id=1) as mainnet_fork:
+        web3 = create_web3(31337, {"JSON_RPC_ANVIL": f"{good.url} {mainnet_fork.url}"}, retries=1)
+        assert web3.eth.chain_id == 31337
+        good.status = 503  # the right node goes down; the second URL is another chain's node
+        with caplog.at_level(logging.ERROR), pytest.raises(RPCUnavailable, match="is on chain 1, not 31337"):
+            web3.eth.get_balance(devchain.deployment.hot_wallet)
+        assert "never used" in caplog.text
+        good.status = None  # back: it is used again, the wrong node still not
+        assert web3.eth.block_number > 0
+        assert web3.provider.current_host == redact_url(good.url)

@@ -112,6 +112,8 @@ class FailoverHTTPProvider(JSONBaseProvider):
         self.session.headers.update({"Content-Type": "application/json"})
         self._current = 0
         self._lock = threading.Lock()
+        self.expected_chain_id: int | None = None
+        self._verified: set[int] = set()  # indexes of URLs known to be on expected_chain_id
 
     @property
     def hosts(self) -> str:
@@ -133,6 +135,41 @@ class FailoverHTTPProvider(JSONBaseProvider):
             if show_traceback:
                 raise
             return False
+
+    def expect_chain(self, chain_id: int) -> None:
+        """From now on use a URL only once it answered `eth_chainId` with `chain_id`.
+
+        The chain id check at connection time asks whichever URL answers first; without this,
+        a failover to a misconfigured URL (another chain's node in the list) would read
+        balances and prices, and send transactions, on the wrong chain."""
+        with self._lock:
+            self.expected_chain_id = chain_id
+            self._verified = {self._current}
+
+    def _wrong_chain(self, index: int) -> str | None:
+        """Why URL `index` must not be used (transport failure or another chain), or None."""
+        expected = self.expected_chain_id
+        if expected is None or index in self._verified:
+            return None
+        answer = self._try(self.urls[index], self.encode_rpc_request(RPCEndpoint("eth_chainId"), []))
+        if isinstance(answer, str):
+            return answer
+        try:
+            actual = int(answer["result"], 16)
+        except (KeyError, TypeError, ValueError):
+            return "did not answer eth_chainId"
+        if actual != expected:
+            logger.error(
+                "JSON-RPC node %s in %s is on chain %d, not %d: it is never used",
+                redact_url(self.urls[index]),
+                self.source,
+                actual,
+                expected,
+            )
+            return f"is on chain {actual}, not {expected}"
+        with self._lock:
+            self._verified.add(index)
+        return None
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         return self._post(self.encode_rpc_request(method, params), str(method))
@@ -160,7 +197,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
             for offset in range(len(self.urls)):
                 index = (start + offset) % len(self.urls)
                 url = self.urls[index]
-                outcome = self._try(url, body)
+                outcome = self._wrong_chain(index) or self._try(url, body)
                 if not isinstance(outcome, str):
                     if index != start:
                         with self._lock:
@@ -228,6 +265,7 @@ def create_web3(
     web3 = Web3(provider)
     if check_chain:
         check_chain_id(web3, chain_id, var)
+        provider.expect_chain(chain_id)  # and every URL a failover lands on, before its first use
     return web3
 
 
