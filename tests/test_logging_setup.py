@@ -169,3 +169,29 @@ def test_unresolvable_logstash_does_not_block_or_spam(tmp_path: Path, root_resto
     assert text.count("logstash reporting failed") == 1
     assert "record 49" in text
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_every_other_command_logs_warnings_without_secrets(tmp_path: Path, root_restored: None) -> None:
+    """check-wallet, perform-test-trade, repair ...: warnings reach stderr, secrets do not."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "from tradeexecutor.cli.main import app, run\n"
+        "@app.command('noisy')\n"
+        "def noisy() -> None:\n"
+        "    logging.getLogger('tradeexecutor.test').warning('node https://bsc.example-rpc.com/v1/%s failed', sys.argv[1])\n"
+        "run(['noisy'])\n"
+    )
+    env = {**__import__("os").environ, **ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", script, API_KEY],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert "WARNING tradeexecutor.test: node " in result.stderr, result.stderr
+    assert API_KEY not in result.stderr

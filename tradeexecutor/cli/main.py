@@ -91,7 +91,15 @@ def _commands_taking_env_files() -> set[str]:
     }
 
 
+# Commands that never touch a node, a key or a state file: kept free of the logging and
+# redaction imports, which would cost them start-up time for nothing.
+LIGHT_COMMANDS = {None, "hello", "version", "healthcheck", "create-wallet"}
+
+
 def fail(message: str, code: int = 1) -> None:
+    redaction = sys.modules.get("tradeexecutor.config.redaction")
+    if redaction is not None:  # loaded by every command that could have seen a secret
+        message = redaction.redact(message)
     print(f"Error: {message}", file=sys.stderr)
     sys.exit(code)
 
@@ -110,6 +118,10 @@ def run(argv: list[str] | None = None) -> None:
                 load_env_files(env_files)
             except EnvFileError as e:
                 fail(str(e), 2)
+        if command_name(args) not in LIGHT_COMMANDS and not {"--help", "-h"} & set(args):
+            from tradeexecutor.reporting.logging_setup import setup_default_logging
+
+            setup_default_logging()
         app(args=args, prog_name="trade-executor")
     except UserError as e:
         fail(str(e), e.exit_code)

@@ -96,6 +96,20 @@ def _open_log_file(directory: Path, strategy_id: str | None) -> logging.Handler 
         return None
 
 
+def setup_default_logging(environ: Mapping[str, str] | None = None) -> None:
+    """What every command that touches a node, a wallet or a state file gets before it runs:
+    warnings and errors on stderr, with secrets from the environment redacted. Commands with
+    logging options of their own (`start`, `demo`, `dashboard`) replace it with setup_logging."""
+    default_redactor.register_environment(os.environ if environ is None else environ)
+    root = logging.getLogger()
+    if any(getattr(h, _INSTALLED_MARK, False) for h in root.handlers):
+        return
+    _install(logging.StreamHandler(), logging.WARNING, logging.Formatter(CONSOLE_FORMAT), default_redactor)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+
+
 def setup_logging(
     log_level: str = "info",
     *,
