@@ -162,7 +162,7 @@ def test_unknown_pair_and_missing_exchange(cli) -> None:
     one_sentence_error(result, "Pair FOO-USDC is not in the deployment")
     cli.strategy(pairs=("WETH-USDC", "DEV-USDC"))
     result = cli.run("perform-test-trade")
-    one_sentence_error(result, "several pairs (WETH-USDC, DEV-USDC): choose one with --pair")
+    one_sentence_error(result, "several pairs (WETH-USDC, DEV-USDC): choose one with --test-trade-pair")
     result = cli.run("check-wallet", env={"DEPLOYMENT_FILE": ""})
     one_sentence_error(result, "No exchange given")
 

@@ -73,3 +73,29 @@ def test_csv_text_cells_never_become_spreadsheet_formulas() -> None:
     text = csv_bytes(columns, rows).decode()
     assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
     assert text.rstrip().endswith(",-5,7")  # numbers stay numbers
+
+
+def test_a_close_never_accepts_less_than_the_minimum_the_operator_saw() -> None:
+    from types import SimpleNamespace
+
+    from tradeexecutor.toolbox.close import CloseQuote, slippage_keeping_minimum
+
+    def quote(expected: str, slippage_bps: int = 50) -> CloseQuote:
+        e = Decimal(expected)
+        return CloseQuote(
+            position=SimpleNamespace(),
+            quantity=Decimal(1),
+            price=e,
+            expected_reserve=e,
+            minimum_reserve=e * (10_000 - slippage_bps) / 10_000,
+            reserve_symbol="USDC",
+        )
+
+    shown = quote("1000")  # at least 995
+    assert slippage_keeping_minimum(shown, quote("1000"), 50) == 50  # nothing moved
+    assert slippage_keeping_minimum(shown, quote("1100"), 50) == 50  # never more than --max-slippage
+    tighter = slippage_keeping_minimum(shown, quote("997"), 50)
+    assert tighter is not None and Decimal(997) * (10_000 - tighter) / 10_000 >= Decimal(995)
+    assert tighter < 50
+    assert slippage_keeping_minimum(shown, quote("995"), 50) is None  # fell to the minimum: refuse
+    assert slippage_keeping_minimum(shown, quote("900"), 50) is None

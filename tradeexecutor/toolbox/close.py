@@ -98,17 +98,29 @@ def quote_close(
     )
 
 
+def slippage_keeping_minimum(shown: CloseQuote, fresh: CloseQuote, max_slippage_bps: int) -> int | None:
+    """The slippage tolerance (bps) for selling at `fresh` prices that still guarantees the
+    minimum the operator was shown and agreed to; None when the price has fallen below it.
+
+    The confirmation prompt can wait for minutes: re-planning with the full --max-slippage at
+    the new price would let the swap return less than the "at least" on the screen."""
+    if fresh.expected_reserve <= shown.minimum_reserve:
+        return None
+    room = 1 - shown.minimum_reserve / fresh.expected_reserve
+    return min(max_slippage_bps, int(room * 10_000))  # rounded down: the minimum only rises
+
+
 def plan_closes(
     state: State,
-    positions: list[TradingPosition],
+    positions: list[tuple[TradingPosition, int]],
     pricing: PricingModel,
     now: datetime.datetime,
-    max_slippage_bps: int,
     note: str,
 ) -> list[TradeExecution]:
-    pm = PositionManager(now, state, pricing, max_slippage_bps)
+    """Sell trades for (position, slippage tolerance in bps) pairs."""
     trades: list[TradeExecution] = []
-    for position in positions:
+    for position, slippage_bps in positions:
+        pm = PositionManager(now, state, pricing, slippage_bps)
         trades += pm.close_position(position, TradeType.manual, note)
     return trades
 

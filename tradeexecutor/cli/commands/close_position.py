@@ -163,6 +163,7 @@ def _close(
         plan_closes,
         position_to_close,
         quote_close,
+        slippage_keeping_minimum,
     )
 
     command = "close-all" if position_id is None else "close-position"
@@ -212,7 +213,7 @@ def _close(
         else:
             typer.echo(
                 f"About to sell through the live execution model, at most {settings.max_slippage_bps / 100:g} % "
-                "below these quotes (else the swap reverts):"
+                "below these quotes; the swap reverts rather than return less than the minimum shown:"
             )
             for quote in quotes:
                 typer.echo(quote.line())
@@ -220,10 +221,26 @@ def _close(
             typer.echo(f"Total: about {total:.6f} {reserve} back to the reserve.")
             confirm_or_stop(f"Sell {len(quotes)} position(s)?", yes, "Nothing was sold")
 
+            # The prompt may have waited: re-quote, and sell only within the minimums shown.
+            now = utcnow()
+            slip = settings.max_slippage_bps
+            plans, moved = [], []
+            for shown in quotes:
+                fresh = quote_close(shown.position, models.pricing, now, slip, reserve)
+                bps = slippage_keeping_minimum(shown, fresh, slip) if fresh is not None else None
+                if bps is None:
+                    moved.append(
+                        f"{shown.position.pair.ticker} (at least {shown.minimum_reserve:.6f} {reserve})"
+                    )
+                else:
+                    plans.append((shown.position, bps))
+            if moved:
+                return (
+                    f"The price fell below the minimum shown for {', '.join(moved)} while waiting for the "
+                    "confirmation; nothing was sold: run the command again to see new quotes."
+                )
             note = f"Closed by an operator with `trade-executor {command}`."
-            trades = plan_closes(
-                state, [q.position for q in quotes], models.pricing, now, settings.max_slippage_bps, note
-            )
+            trades = plan_closes(state, plans, models.pricing, now, note)
             models.execution.execute_trades(now, state, trades, checkpoint)
             for trade in trades:
                 typer.echo(outcome_line(trade))
