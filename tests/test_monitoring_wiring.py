@@ -30,6 +30,9 @@ def root_restored() -> Iterator[None]:
     logging.getLogger().setLevel(level)
 
 
+TX_HASH = "0x" + "5e" * 32
+
+
 def test_a_run_is_visible_everywhere(tmp_path: Path, root_restored: None, monkeypatch) -> None:
     monkeypatch.setenv("PRIVATE_KEY", KEY)
     discord, statsd, logstash = RecordingHttpServer(), UdpListener(), UdpListener()
@@ -45,7 +48,7 @@ def test_a_run_is_visible_everywhere(tmp_path: Path, root_restored: None, monkey
         statsd_port=statsd.port,
         heartbeat=str(tmp_path / "hb.txt"),
     )
-    monitoring = start_monitoring(options, META, source="# strategy\n")
+    monitoring = start_monitoring(options, META, source="# strategy\n", chain_id=56)  # BNB Chain
     reporter, state, port = monitoring.reporter, monitoring.run_state, monitoring.webhook.port  # type: ignore[union-attr]
     log = logging.getLogger("tradeexecutor.execution.loop")
     try:
@@ -57,7 +60,9 @@ def test_a_run_is_visible_everywhere(tmp_path: Path, root_restored: None, monkey
             reporter.cycle_completed(
                 1,
                 duration=1.0,
-                cycle_trades=[TradeSummary(1, "WETH-USDC", "buy", Decimal("0.1"), Decimal("2000"))],
+                cycle_trades=[
+                    TradeSummary(1, "WETH-USDC", "buy", Decimal("0.1"), Decimal("2000"), tx_hash=TX_HASH)
+                ],
                 summary=PortfolioSummary(Decimal("1000"), Decimal("800"), 1),
                 trades=[{"trade_id": 1, "side": "buy", "status": "success"}],
             )
@@ -90,6 +95,8 @@ def test_a_run_is_visible_everywhere(tmp_path: Path, root_restored: None, monkey
     file_text = (tmp_path / "logs" / "wired.log").read_text()
     assert "signing with ***" in file_text and KEY not in file_text
     assert all(KEY not in c for c in discord.contents())
+    # no --explorer-url: the chain's own explorer links the transaction
+    assert any(f"https://bscscan.com/tx/{TX_HASH}" in c for c in discord.contents())
     assert all(KEY not in str(e) for e in logstash.events())
 
 

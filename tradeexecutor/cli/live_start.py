@@ -283,6 +283,7 @@ def run_live(options: LiveOptions) -> int:
         monitoring = start_monitoring(
             options.monitoring,
             _metadata(options, module),
+            chain_id=module.chain_id,
             source=source,
             dashboard_settings=module.extra.get("DASHBOARD"),
         )

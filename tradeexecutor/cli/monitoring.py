@@ -89,8 +89,14 @@ def start_monitoring(
     source: str | None = None,
     webhook_threads: int | None = None,
     dashboard_settings: Mapping[str, Any] | None = None,
+    chain_id: int | None = None,
 ) -> Monitoring:
-    """Set everything up in dependency order; raise UserError (one sentence) for a bad option."""
+    """Set everything up in dependency order; raise UserError (one sentence) for a bad option.
+
+    `chain_id` picks the block explorer for transaction links when --explorer-url is not given."""
+    from tradeexecutor.dashboard.explorer import explorer_base
+
+    explorer_url = explorer_base(chain_id, options.explorer_url)
     # Secrets given as flags rather than env vars must be redacted too.
     redactor.register(
         options.http_password,
@@ -130,7 +136,7 @@ def start_monitoring(
             cookie_secure=options.dashboard_cookie_secure,
             config_file=options.dashboard_config,
             module_settings=dashboard_settings,
-            explorer_url=options.explorer_url,
+            explorer_url=explorer_url,
         )
 
     log_setup = setup_logging(
@@ -145,7 +151,7 @@ def start_monitoring(
     config = ReportingConfig(
         discord_webhook_url=options.discord_webhook_url,
         discord_error_webhook_url=options.discord_error_webhook_url,
-        explorer_url=options.explorer_url,
+        explorer_url=explorer_url,
         statsd_host=options.statsd_host,
         statsd_port=options.statsd_port,
         statsd_prefix=options.statsd_prefix,

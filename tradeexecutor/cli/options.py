@@ -169,6 +169,15 @@ SentryDsn = Annotated[
     str | None,
     option("--sentry-dsn", "Send exceptions to Sentry (off unless set).", show_default=False),
 ]
+ExplorerUrl = Annotated[
+    str | None,
+    option(
+        "--explorer-url",
+        "Block explorer base URL for transaction links in Discord and the dashboards, e.g. "
+        "https://etherscan.io. Default: the known explorer of the strategy's chain (none for anvil).",
+        show_default=False,
+    ),
+]
 
 # --- ethereum execution -------------------------------------------------------------------------
 # Enums come from tradeexecutor.ethereum.settings, which imports no web3.
