@@ -111,25 +111,29 @@ def transaction_count(web3: Web3, wallet: str, block: int) -> int:
 def wallet_swap_logs(
     web3: Web3, pools: Sequence[str], wallet: str, from_block: int, to_block: int
 ) -> list[dict[str, Any]]:
-    """Swap events of `pools` whose recipient (`to`, an indexed topic) is `wallet`."""
+    """Swap events of `pools` whose recipient (`to`) or sender is `wallet`, oldest first.
+
+    Both are indexed topics, and a filter cannot OR across positions: one query each, in
+    the same batch. The sender is the router for router swaps, the wallet itself for a
+    swap called on the pair directly (bypassing the router)."""
     if not pools or from_block > to_block:
         return []
-    recipient = "0x" + "00" * 12 + wallet.lower().removeprefix("0x")
+    topic = "0x" + "00" * 12 + wallet.lower().removeprefix("0x")
     addresses = [Web3.to_checksum_address(p) for p in pools]
-    found: list[dict[str, Any]] = []
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     start = from_block
     while start <= to_block:
         end = min(to_block, start + LOG_BLOCK_CHUNK - 1)
-        query = {
-            "address": addresses,
-            "fromBlock": hex(start),
-            "toBlock": hex(end),
-            "topics": [SWAP_TOPIC, None, recipient],
-        }
-        (logs,) = batch_rpc(web3, [("eth_getLogs", [query])])
-        found.extend(logs)
+        window = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
+        calls = [
+            ("eth_getLogs", [{**window, "topics": [SWAP_TOPIC, None, topic]}]),
+            ("eth_getLogs", [{**window, "topics": [SWAP_TOPIC, topic]}]),
+        ]
+        for logs in batch_rpc(web3, calls):
+            for log in logs:
+                found[(log["transactionHash"], log["logIndex"])] = log
         start = end + 1
-    return found
+    return sorted(found.values(), key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
 
 
 def sender_of(web3: Web3, tx_hash: str) -> str | None:

@@ -175,7 +175,7 @@ def check_swap_events(state: State, ctx: AuditContext, section: AuditSection) ->
                 tx_hash=tx_hash,
             )
     section.checked.append(
-        f"{len(logs)} swap(s) paying the wallet on {len(pools)} pool(s), blocks {from_block}-{ctx.block}"
+        f"{len(logs)} swap(s) by or paying the wallet on {len(pools)} pool(s), blocks {from_block}-{ctx.block}"
     )
 
 
