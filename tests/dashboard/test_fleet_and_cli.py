@@ -178,3 +178,32 @@ def test_create_dashboard_user_from_a_script_and_refusals(tmp_path) -> None:
         and "not a usable database URL" in bad_db.stderr
         and "Traceback" not in bad_db.stderr
     )
+
+
+def test_fleet_reads_executors_behind_basic_auth_with_credentials_from_the_environment(tmp_path) -> None:
+    from tradeexecutor.dashboard.fleet import FleetPoller, parse_strategies
+
+    state = RunState(StrategyMetadata("delta", "Delta"), version="1")
+    state.cycle_completed(3, duration=1.0)
+    server = WebhookServer(WebhookConfig(port=0, username="ops", password="fleet-pw-9"), state)
+    server.start()
+    try:
+        listed = json.dumps(
+            [
+                {"id": "delta", "url": server.url, "credentials_env": "DELTA_WEBHOOK_AUTH"},
+                {"id": "delta-no-login", "url": server.url},
+            ]
+        )
+        entries = parse_strategies(listed, "strategies.json", {"DELTA_WEBHOOK_AUTH": "ops:fleet-pw-9"})
+        assert "fleet-pw-9" not in repr(entries)
+        poller = FleetPoller(entries, timeout=5)
+        try:
+            with_login, without = poller.rows()
+        finally:
+            poller.close()
+        assert with_login.state == "running" and with_login.completed_cycle == 3
+        assert without.state == "unreachable" and "credentials_env" in without.detail
+    finally:
+        server.stop()
+    with pytest.raises(Exception, match="set DELTA_WEBHOOK_AUTH=user:password"):
+        parse_strategies(listed, "strategies.json", {})

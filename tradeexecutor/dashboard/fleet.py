@@ -8,15 +8,17 @@ several people does not multiply the requests.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
+import os
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,34 @@ class FleetEntry:
     id: str
     name: str
     url: str  # the executor's webhook base URL
+    # "user:password" for an executor whose webhook asks for basic auth; read from the
+    # environment variable the entry names, so the (often public) list holds no secret
+    credentials: str | None = field(default=None, repr=False)
 
 
-def parse_strategies(text: str, source: str) -> list[FleetEntry]:
+def _credentials(item: dict[str, Any], source: str, environ: Mapping[str, str]) -> str | None:
+    name = item.get("credentials_env")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name:
+        raise UserError(
+            f"Entry {item['id']!r} in {source}: credentials_env must name an environment variable."
+        )
+    value = environ.get(name, "")
+    if ":" not in value:
+        raise UserError(
+            f"Entry {item['id']!r} in {source} takes its webhook login from {name}, which is "
+            f"{'not set' if not value else 'not user:password'}: set {name}=user:password."
+        )
+    from tradeexecutor.config.redaction import redactor
+
+    redactor.register(value.split(":", 1)[1])
+    return value
+
+
+def parse_strategies(text: str, source: str, environ: Mapping[str, str] | None = None) -> list[FleetEntry]:
+    """`[{"id", "name", "url", "credentials_env"?}, ...]`; credentials come from the environment."""
+    environ = os.environ if environ is None else environ
     try:
         document = json.loads(text)
     except json.JSONDecodeError as e:
@@ -58,7 +85,14 @@ def parse_strategies(text: str, source: str) -> list[FleetEntry]:
             raise UserError(
                 f"Entry {item['id']!r} in {source} has url {url!r}: use the executor's http(s):// webhook URL."
             )
-        entries.append(FleetEntry(id=item["id"], name=str(item.get("name") or item["id"]), url=url))
+        entries.append(
+            FleetEntry(
+                id=item["id"],
+                name=str(item.get("name") or item["id"]),
+                url=url,
+                credentials=_credentials(item, source, environ),
+            )
+        )
     ids = [e.id for e in entries]
     duplicate = next((i for i in ids if ids.count(i) > 1), None)
     if duplicate is not None:
@@ -81,10 +115,11 @@ def load_strategies(path: Path | None, env_value: str | None) -> list[FleetEntry
     )
 
 
-def fetch_json(url: str, timeout: float) -> Any:
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": "trade-executor-fleet"}
-    )
+def fetch_json(url: str, timeout: float, credentials: str | None = None) -> Any:
+    headers = {"Accept": "application/json", "User-Agent": "trade-executor-fleet"}
+    if credentials is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator-given URLs
         return json.loads(response.read(MAX_BODY))
 
@@ -105,6 +140,8 @@ class FleetRow:
 
 def _reason(error: BaseException) -> str:
     if isinstance(error, urllib.error.HTTPError):
+        if error.code == 401:
+            return "HTTP 401: its webhook asks for a login; name the variable holding it in credentials_env"
         return f"HTTP {error.code} {error.reason}"
     if isinstance(error, urllib.error.URLError):
         return str(error.reason)
@@ -170,7 +207,7 @@ class FleetPoller:
         self,
         entries: Sequence[FleetEntry],
         timeout: float = DEFAULT_TIMEOUT,
-        fetch: Callable[[str, float], Any] = fetch_json,
+        fetch: Callable[[str, float, str | None], Any] = fetch_json,
         cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self.entries = list(entries)
@@ -183,9 +220,9 @@ class FleetPoller:
         self._lock = threading.Lock()
         self._cached: tuple[float, list[FleetRow]] | None = None
 
-    def _get(self, url: str) -> Any:
+    def _get(self, url: str, credentials: str | None) -> Any:
         try:
-            return self.fetch(url, self.timeout)
+            return self.fetch(url, self.timeout, credentials)
         except Exception as e:  # every failure is shown on the page, none stops it
             return e
 
@@ -196,8 +233,8 @@ class FleetPoller:
             futures = [
                 (
                     entry,
-                    self._pool.submit(self._get, entry.url + "/status"),
-                    self._pool.submit(self._get, entry.url + "/metadata"),
+                    self._pool.submit(self._get, entry.url + "/status", entry.credentials),
+                    self._pool.submit(self._get, entry.url + "/metadata", entry.credentials),
                 )
                 for entry in self.entries
             ]
