@@ -215,7 +215,13 @@ class WebhookServer:
             (d for d in list(socket_map.values()) if isinstance(d, trigger.trigger)), None
         )
         if thread.is_alive() and waker is not None:
-            waker.pull_trigger(lambda: wasyncore.close_all(socket_map, ignore_all=True))
+            try:
+                waker.pull_trigger(lambda: wasyncore.close_all(socket_map, ignore_all=True))
+            except OSError as e:
+                # The wake-up pipe is gone (seen once: its fd closed under us). Close the
+                # sockets from here instead; the loop notices an empty map within its 1 s poll.
+                logger.warning("Webhook wake-up failed (%s); closing its sockets directly", e)
+                wasyncore.close_all(socket_map, ignore_all=True)
             thread.join(timeout)
         if thread.is_alive():
             logger.warning("The webhook thread did not stop within %.0fs", timeout)
