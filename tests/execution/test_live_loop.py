@@ -328,3 +328,32 @@ def test_bad_offset_is_refused(offset: float) -> None:
     loop, *_ = make_loop(time, recorder([]), cycle_offset_minutes=offset, max_cycles=1)
     with pytest.raises(ValueError, match="Cycle offset"):
         loop.run()
+
+
+def test_watchdog_alerts_once_for_a_cycle_that_hangs() -> None:
+    from tradeexecutor.execution.live_loop import Watchdog
+
+    time_ = FakeTime(START)
+    run_state = RunState(StrategyMetadata(id="t", name="t"), version="test", clock=time_.clock)
+    alerts: list[str] = []
+
+    class Alerts:
+        def alert(self, text: str) -> None:
+            alerts.append(text)
+
+    stop = threading.Event()
+    watchdog = Watchdog(run_state, Alerts(), timeout=0.2, stop=stop)  # type: ignore[arg-type]
+    run_state.cycle_started(3, expected_duration=60)
+    watchdog.start()
+    try:
+        time_.now += datetime.timedelta(seconds=1)  # the cycle now runs 5x longer than allowed
+        deadline = threading.Event()
+        for _ in range(50):
+            if alerts:
+                break
+            deadline.wait(0.05)
+        deadline.wait(0.3)  # more polls: still one alert for this cycle
+    finally:
+        stop.set()
+        watchdog.join(2)
+    assert len(alerts) == 1 and "Cycle 3 has been running" in alerts[0]
