@@ -163,3 +163,25 @@ def test_failed_logins_are_rate_limited(login_server) -> None:
     )
     assert status == 429 and int(headers["Retry-After"]) > 0
     assert "Too many failed logins" in error_text(body)
+
+
+def test_logout_ends_the_session_for_every_copy_of_its_cookie(login_server) -> None:
+    port = login_server.server.port
+    cookie, token = login_form(port)
+    _, headers, _ = post_login(port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie)
+    session = re.search(r"te_session=([^;]+)", headers["Set-Cookie"]).group(1)
+    copied = {"Cookie": f"te_session={session}"}  # e.g. taken from a shared machine
+    assert get(port, "/", copied).status == 200
+    page = get(port, "/", copied).body
+    logout_token = re.search(rb'action="/logout".*?name="csrf_token" value="([^"]+)"', page, re.S).group(1)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(
+        "POST",
+        "/logout",
+        body=f"csrf_token={logout_token.decode()}",
+        headers={**copied, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert conn.getresponse().status == 303
+    conn.close()
+    answer = get(port, "/", copied)  # the cookie is still signed and unexpired, but logged out
+    assert answer.status == 303 and answer.headers["Location"].endswith("/login")

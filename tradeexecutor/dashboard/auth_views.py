@@ -91,7 +91,7 @@ def login(request: Request) -> Response:
     if login_config is None:
         return redirect("/")
     if request.method != "POST":
-        if login_config.signer.read(request.cookies.get(SESSION_COOKIE)) is not None:
+        if login_config.session(request.cookies.get(SESSION_COOKIE)) is not None:
             return redirect(safe_next(request.GET.get("next")))
         return _login_form(request, login_config)
     form = request.POST
@@ -133,7 +133,7 @@ def logout(request: Request) -> Response:
     login_config = dashboard(request).login
     if login_config is None:
         return redirect("/")
-    session = login_config.signer.read(request.cookies.get(SESSION_COOKIE))
+    session = login_config.session(request.cookies.get(SESSION_COOKIE))
     if session is None:
         return redirect("/login")
     if not login_config.signer.check_csrf(session.nonce, request.POST.get("csrf_token")):
@@ -141,6 +141,7 @@ def logout(request: Request) -> Response:
         return error_page(
             request, 403, "The logout form came from another site; use the Log out button.", "Forbidden"
         )
+    login_config.users.revoke(session.nonce, session.expires)  # a copy of the cookie dies too
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeexecutor.dashboard.auth.ratelimit import LoginRateLimiter
-from tradeexecutor.dashboard.auth.session import MIN_SECRET_LENGTH, Signer
+from tradeexecutor.dashboard.auth.session import MIN_SECRET_LENGTH, Session, Signer
 from tradeexecutor.dashboard.settings import DisplaySettings, display_settings
 from tradeexecutor.errors import UserError
 
@@ -25,6 +25,13 @@ class LoginConfig:
     signer: Signer
     cookie_secure: str = "auto"  # auto: Secure when the request came over https
     limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+
+    def session(self, cookie: str | None) -> Session | None:
+        """The signed-in session of a cookie: valid signature, not expired, not logged out."""
+        session = self.signer.read(cookie)
+        if session is None or self.users.is_revoked(session.nonce):
+            return None
+        return session
 
 
 @dataclass

@@ -110,7 +110,7 @@ def login_required(view: Callable[[Request], Response]) -> Callable[[Request], R
             from tradeexecutor.dashboard.auth.session import SESSION_COOKIE
             from tradeexecutor.dashboard.auth_views import redirect_to_login
 
-            session = config.login.signer.read(request.cookies.get(SESSION_COOKIE))
+            session = config.login.session(request.cookies.get(SESSION_COOKIE))
             if session is None:
                 return redirect_to_login(request)
             request.environ["tradeexecutor.session"] = session

@@ -58,6 +58,13 @@ class UserStore:
                 Column("password_hash", String(255), nullable=False),
                 Column("created_at", DateTime(timezone=True), nullable=False),
             )
+            # Sessions ended by logout before their expiry: a copied cookie must not outlive it.
+            self.revoked = Table(
+                "dashboard_revoked_sessions",
+                metadata,
+                Column("nonce", String(64), primary_key=True),
+                Column("expires", Integer, nullable=False),
+            )
             metadata.create_all(self.engine)
         except (ArgumentError, NoSuchModuleError, ValueError) as e:
             raise UserError(
@@ -105,6 +112,26 @@ class UserStore:
             verify_password(password, dummy_hash())
             return False
         return verify_password(password, row[0])
+
+    def revoke(self, nonce: str, expires: int, now: float | None = None) -> None:
+        """End a session for good (logout); forget revocations that expired on their own."""
+        import time
+
+        from sqlalchemy import delete, insert
+
+        with self.engine.begin() as conn:
+            conn.execute(delete(self.revoked).where(self.revoked.c.expires < int(now or time.time())))
+            conn.execute(delete(self.revoked).where(self.revoked.c.nonce == nonce))
+            conn.execute(insert(self.revoked).values(nonce=nonce, expires=expires))
+
+    def is_revoked(self, nonce: str) -> bool:
+        from sqlalchemy import select
+
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(select(self.revoked.c.nonce).where(self.revoked.c.nonce == nonce)).first()
+                is not None
+            )
 
     def close(self) -> None:
         self.engine.dispose()
