@@ -244,6 +244,12 @@ class RunState:
         with self._write_lock:
             return self._replace_locked(prepared)
 
+    def _prepare_publishable(self, changes: dict[str, Any], method: str) -> dict[str, Any]:
+        unknown = set(changes) - _PUBLISHABLE
+        if unknown:
+            raise TypeError(f"RunState.{method}() got unknown fields: {', '.join(sorted(unknown))}")
+        return self._prepare(changes)
+
     def _prepare(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Convert and encode outside the lock: the expensive part of a publish."""
         prepared: dict[str, Any] = {}
@@ -311,10 +317,7 @@ class RunState:
     ) -> RunSnapshot:
         """Count a completed cycle; extra keyword arguments are published in the same snapshot."""
         _check_aware("at", at)
-        unknown = set(changes) - _PUBLISHABLE
-        if unknown:
-            raise TypeError(f"RunState.cycle_completed() got unknown fields: {', '.join(sorted(unknown))}")
-        prepared = self._prepare(changes)
+        prepared = self._prepare_publishable(changes, "cycle_completed")
         when = at or self._clock()
 
         def fields(s: RunSnapshot) -> dict[str, Any]:
@@ -340,10 +343,7 @@ class RunState:
         """Count trades made between cycles (stop losses, take profits); extra keyword arguments
         are published in the same snapshot."""
         _check_aware("at", at)
-        unknown = set(changes) - _PUBLISHABLE
-        if unknown:
-            raise TypeError(f"RunState.trades_executed() got unknown fields: {', '.join(sorted(unknown))}")
-        prepared = self._prepare(changes)
+        prepared = self._prepare_publishable(changes, "trades_executed")
         when = at or self._clock()
 
         def fields(s: RunSnapshot) -> dict[str, Any]:

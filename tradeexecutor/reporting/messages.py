@@ -90,17 +90,7 @@ def cycle_message(
     summary: PortfolioSummary | None,
     explorer_url: str | None = None,
 ) -> str:
-    failed = sum(1 for t in trades if not t.success)
-    head = f"{_title(metadata)} cycle {cycle}: {len(trades)} trade{'s' if len(trades) != 1 else ''}"
-    if failed:
-        head += f", {failed} failed"
-    lines = [head, *(trade_line(t, explorer_url) for t in trades)]
-    if summary is not None and summary.total_equity is not None:
-        lines.append(
-            f"Equity {fmt_decimal(summary.total_equity, 2)}, cash {fmt_decimal(summary.cash, 2)}, "
-            f"{summary.open_positions} open position{'s' if summary.open_positions != 1 else ''}"
-        )
-    return clip("\n".join(lines))
+    return _trades_message(f"{_title(metadata)} cycle {cycle}", trades, summary, explorer_url)
 
 
 def trigger_message(
@@ -110,8 +100,14 @@ def trigger_message(
     explorer_url: str | None = None,
 ) -> str:
     """Trades the between-cycles check made: a stop loss or take profit was hit."""
+    return _trades_message(f"{_title(metadata)} stop loss / take profit", trades, summary, explorer_url)
+
+
+def _trades_message(
+    head: str, trades: Sequence[TradeSummary], summary: PortfolioSummary | None, explorer_url: str | None
+) -> str:
     failed = sum(1 for t in trades if not t.success)
-    head = f"{_title(metadata)} stop loss / take profit: {len(trades)} trade{'s' if len(trades) != 1 else ''}"
+    head += f": {len(trades)} trade{'s' if len(trades) != 1 else ''}"
     if failed:
         head += f", {failed} failed"
     lines = [head, *(trade_line(t, explorer_url) for t in trades)]

@@ -170,6 +170,20 @@ class Reporter:
         m = self.metrics
         m.timing("cycle_duration", duration)
         m.increment("cycles_completed")
+        self._count_trades(succeeded, failed, gas_used, gas_spent, summary)
+        if market_data_lag is not None:
+            m.gauge("market_data_lag", market_data_lag)
+        m.push_observed()
+        self._beat(snapshot.last_cycle_at or self.run_state.now(), f"cycle {cycle}")
+        if cycle_trades:
+            text = messages.cycle_message(snapshot.metadata, cycle, cycle_trades, summary, self.explorer_url)
+            self._discord(text, error=bool(failed))
+
+    def _count_trades(
+        self, succeeded: int, failed: int, gas_used: int, gas_spent: Decimal, summary: PortfolioSummary | None
+    ) -> None:
+        """Trade, gas and portfolio figures for statsd and /metrics, from a cycle or a trigger check."""
+        m = self.metrics
         if succeeded:
             m.increment("trades_succeeded", succeeded)
         if failed:
@@ -184,13 +198,6 @@ class Reporter:
             if summary.cash is not None:
                 m.gauge("reserve_balance", summary.cash)
             m.gauge("open_positions", summary.open_positions)
-        if market_data_lag is not None:
-            m.gauge("market_data_lag", market_data_lag)
-        m.push_observed()
-        self._beat(snapshot.last_cycle_at or self.run_state.now(), f"cycle {cycle}")
-        if cycle_trades:
-            text = messages.cycle_message(snapshot.metadata, cycle, cycle_trades, summary, self.explorer_url)
-            self._discord(text, error=bool(failed))
 
     def cycle_failed(
         self,
@@ -230,21 +237,7 @@ class Reporter:
             if summary is not None:
                 changes["summary"] = summary
             snapshot = self.run_state.trades_executed(succeeded=succeeded, failed=failed, at=at, **changes)
-            m = self.metrics
-            if succeeded:
-                m.increment("trades_succeeded", succeeded)
-            if failed:
-                m.increment("trades_failed", failed)
-            if gas_used:
-                m.increment("gas_used", gas_used)
-            if gas_spent:
-                m.increment("gas_spent", gas_spent)
-            if summary is not None:
-                if summary.total_equity is not None:
-                    m.gauge("portfolio_value", summary.total_equity)
-                if summary.cash is not None:
-                    m.gauge("reserve_balance", summary.cash)
-                m.gauge("open_positions", summary.open_positions)
+            self._count_trades(succeeded, failed, gas_used, gas_spent, summary)
             text = messages.trigger_message(snapshot.metadata, executed, summary, self.explorer_url)
             self._discord(text, error=bool(failed))
         self.metrics.push_observed()
