@@ -60,7 +60,6 @@ BURST = 10
 CYCLES = 8  # cycles of CYCLE_TRADES buys each
 CYCLE_TRADES = 10
 AMOUNT = 10 * 10**6  # 10 USDC
-ANVIL_ACCOUNT_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # public test key
 
 _posts = 0
 _original_post = requests.Session.post
@@ -104,14 +103,17 @@ def main() -> None:
     with start_devchain(hot_wallet_reserve=Decimal(1_000_000)) as chain:
         d = chain.deployment
         usdc, weth = d.token("USDC").address, d.token("WETH").address
-        # the bare swap trades from anvil's first dev account (known key; it owns the test
-        # tokens), so the two never share nonces
-        account = Account.from_key(ANVIL_ACCOUNT_0)
+        # the bare swap trades from a second fresh account (gas set by anvil, USDC minted by the
+        # deployer, which owns the test tokens), so the two never share nonces
+        account = Account.create()
+        chain.web3.provider.make_request("anvil_setBalance", [account.address, hex(100 * 10**18)])
         usdc_token = chain.web3.eth.contract(
             address=usdc, abi=abi(ERC20 + ("function mint(address to, uint256 amount)",))
         )
         chain.web3.eth.wait_for_transaction_receipt(
-            usdc_token.functions.mint(account.address, 10**6 * 10**6).transact({"from": account.address})
+            usdc_token.functions.mint(account.address, 10**6 * 10**6).transact(
+                {"from": chain.web3.eth.accounts[0]}
+            )
         )
 
         # --- bare web3 ---------------------------------------------------------------------
@@ -151,7 +153,9 @@ def main() -> None:
             wallet = HotWallet.create()  # one wallet per variant: allowances must not leak across
             chain.web3.provider.make_request("anvil_setBalance", [wallet.address, hex(10**21)])
             chain.web3.eth.wait_for_transaction_receipt(
-                usdc_token.functions.mint(wallet.address, 10**6 * 10**6).transact({"from": account.address})
+                usdc_token.functions.mint(wallet.address, 10**6 * 10**6).transact(
+                    {"from": chain.web3.eth.accounts[0]}
+                )
             )
             executor = UniswapV2SwapExecutor(TransactionPipeline(web3, wallet), routing, mode)
 
@@ -166,7 +170,9 @@ def main() -> None:
             wallet = HotWallet.create()
             chain.web3.provider.make_request("anvil_setBalance", [wallet.address, hex(10**21)])
             chain.web3.eth.wait_for_transaction_receipt(
-                usdc_token.functions.mint(wallet.address, 10**6 * 10**6).transact({"from": account.address})
+                usdc_token.functions.mint(wallet.address, 10**6 * 10**6).transact(
+                    {"from": chain.web3.eth.accounts[0]}
+                )
             )
             return wallet
 
