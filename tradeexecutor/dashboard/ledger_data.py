@@ -118,9 +118,6 @@ def _describe(kind: str, trade_id: int | None, labels: dict[int | None, str]) ->
     return f"{label} ({'gas' if kind == 'gas_fee' else 'fill'})"
 
 
-_cell = spreadsheet_safe
-
-
 CSV_HEADER = [
     "entry_id",
     "time_utc",
@@ -147,11 +144,11 @@ def ledger_csv(rows: Iterable[LedgerRow], asset: AssetIdentifier) -> str:
                 r.kind,
                 f"{r.amount:f}",
                 f"{r.balance:f}",
-                _cell(asset.symbol),
+                spreadsheet_safe(asset.symbol),
                 "" if r.trade_id is None else r.trade_id,
                 "" if r.position_id is None else r.position_id,
                 r.tx_hash or "",
-                _cell(r.reason),
+                spreadsheet_safe(r.reason),
             ]
         )
     return out.getvalue()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tradeexecutor.state.position import PositionStatus
+from tradeexecutor.state.trade import TradeStatus
 from tradeexecutor.webhook.documents import (
     DEFAULT_LOG_LIMIT,
     DEFAULT_PAGE,
@@ -170,7 +172,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             "position_id": {"type": "integer"},
             "pair": {"type": "string"},
-            "status": {"enum": ["open", "closed", "frozen"]},
+            "status": {"enum": [s.value for s in PositionStatus]},
         },
         required=["position_id"],
         closed=False,
@@ -181,7 +183,7 @@ SCHEMAS: dict[str, Schema] = {
             "position_id": {"type": "integer"},
             "pair": {"type": "string"},
             "side": {"enum": ["buy", "sell"]},
-            "status": {"enum": ["planned", "started", "broadcast", "success", "failed", "repaired"]},
+            "status": {"enum": [s.value for s in TradeStatus]},
             "tx_hash": nullable("string"),
         },
         required=["trade_id"],
