@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tradeexecutor.ethereum.gas import fetch_gas_pricing, replacement_fees
@@ -100,9 +100,9 @@ def cancel_stuck_transactions(
         newest = attempts[-1]
         fees = replacement_fees(
             pricing,
-            max_fee=max((a.max_fee_per_gas or 0 for a in attempts), default=0) or None,
-            max_priority_fee=max((a.max_priority_fee_per_gas or 0 for a in attempts), default=0) or None,
-            gas_price=max((a.gas_price or 0 for a in attempts), default=0) or None,
+            max_fee=_highest(a.max_fee_per_gas for a in attempts),
+            max_priority_fee=_highest(a.max_priority_fee_per_gas for a in attempts),
+            gas_price=_highest(a.gas_price for a in attempts),
         )
         unsigned = {
             "chainId": pipeline.chain_id,
@@ -140,3 +140,8 @@ def cancel_stuck_transactions(
             continue
         results.append(Cancellation(nonce, newest.tx_hash, signed.tx_hash, True, "mined"))
     return results
+
+
+def _highest(fees: Iterable[int | None]) -> int | None:
+    """The highest fee any attempt at a nonce offered: the one a replacement must outbid."""
+    return max((f for f in fees if f is not None), default=None)
