@@ -19,7 +19,6 @@ from tradeexecutor.state.integrity import check_integrity
 from tradeexecutor.state.serialisation import (
     MIGRATIONS,
     SCHEMA_VERSION,
-    IdentifierTables,
     TablesChanged,
     decode_state,
     encode_state,
@@ -103,36 +102,48 @@ def test_hand_reordered_keys_and_whitespace_still_load() -> None:
 
 
 def test_newer_schema_is_refused_with_both_versions() -> None:
-    data = encode_state(funded_state()).replace(b'"schema_version":1', b'"schema_version":3', 1)
+    newer = b'"schema_version":%d' % (SCHEMA_VERSION + 1)
+    data = encode_state(funded_state()).replace(b'"schema_version":%d' % SCHEMA_VERSION, newer, 1)
     with pytest.raises(SchemaTooNew) as e:
-        decode_state(data, schema_version=2)
-    assert str(e.value) == "schema 3, this version reads up to 2"
+        decode_state(data)
+    assert str(e.value) == f"schema {SCHEMA_VERSION + 1}, this version reads up to {SCHEMA_VERSION}"
 
 
 def test_older_file_is_migrated_in_memory() -> None:
     """A registry of vN -> vN+1 functions is chained from the file's version up."""
     state = funded_state()
-    v1 = encode_state(state)
+    v = SCHEMA_VERSION
+    current = encode_state(state)
     calls: list[int] = []
 
-    def v1_to_v2(doc: dict) -> dict:
+    def step_one(doc: dict) -> dict:
         calls.append(1)
-        doc["state"]["strategy_id"] = "renamed-in-v2"
+        doc["state"]["strategy_id"] = "renamed-in-next"
         return doc
 
-    def v2_to_v3(doc: dict) -> dict:
+    def step_two(doc: dict) -> dict:
         calls.append(2)
-        assert doc["schema_version"] == 2
-        doc["state"]["strategy_id"] += "+v3"
+        assert doc["schema_version"] == v + 1
+        doc["state"]["strategy_id"] += "+after"
         return doc
 
-    loaded = decode_state(v1, migrations={1: v1_to_v2, 2: v2_to_v3}, schema_version=3)
+    loaded = decode_state(current, migrations={v: step_one, v + 1: step_two}, schema_version=v + 2)
     assert calls == [1, 2]
-    assert loaded.strategy_id == "renamed-in-v2+v3"
+    assert loaded.strategy_id == "renamed-in-next+after"
     assert loaded.portfolio == state.portfolio
-    with pytest.raises(StateFormatError, match="no migration from schema 2 to 3"):
-        decode_state(v1, migrations={1: v1_to_v2}, schema_version=3)
-    assert MIGRATIONS == {}  # schema 1 is the first format: nothing registered yet
+    with pytest.raises(StateFormatError, match=f"no migration from schema {v + 1} to {v + 2}"):
+        decode_state(current, migrations={v: step_one}, schema_version=v + 2)
+    assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION))
+
+
+def test_a_version_1_file_loads_and_is_written_back_as_the_current_version() -> None:
+    """Version 1 had no archive; its documents are version 2 documents without one."""
+    state = many_closed_positions(30)
+    v1 = encode_state(state).replace(b'{"schema_version":2,', b'{"schema_version":1,', 1)
+    assert read_schema_version(v1) == 1
+    loaded = decode_state(v1)
+    assert loaded == state
+    assert encode_state(loaded).startswith(b'{"schema_version":2,')
 
 
 @pytest.mark.parametrize(
@@ -216,14 +227,14 @@ def test_array_columns_are_pinned() -> None:
 def test_chunks_join_to_the_same_file_and_unseen_identifiers_trigger_a_second_pass() -> None:
     state = many_closed_positions(5_000)
     stray = AssetIdentifier(chain_id=31337, address="0x" + "99" * 20, symbol="OLDUSD", decimals=6)
-    state.portfolio.closed_positions[4_000].trades[7_999].reserve_currency = stray  # found by no pre-scan
-    tables = IdentifierTables()
+    # a recently closed position (older ones are archived, and sealing registers their identifiers)
+    state.portfolio.closed_positions[4_900].trades[9_799].reserve_currency = stray  # found by no pre-scan
     with pytest.raises(TablesChanged):
-        b"".join(encode_state_chunks(state, tables))
-    chunks = list(encode_state_chunks(state, tables))  # second pass: tables complete
+        b"".join(encode_state_chunks(state))
+    chunks = list(encode_state_chunks(state))  # second pass: the tables kept on the state are complete
     assert len(chunks) > 10  # closed positions and ledger rows come in pieces
     data = b"".join(chunks)
     assert data == encode_state(state)
     loaded = decode_state(data)
     assert loaded == state
-    assert loaded.portfolio.get_trade(7_999).reserve_currency == stray
+    assert loaded.portfolio.get_trade(9_799).reserve_currency == stray

@@ -244,9 +244,9 @@ CORRUPT_FILES = {
         "expected `int`, got `str` - at `$.state.portfolio.next_position_id`",
     ),
     "newer schema": (
-        VALID.replace(b'"schema_version":1', b'"schema_version":3', 1),
+        VALID.replace(b'"schema_version":2', b'"schema_version":3', 1),
         StateFileTooNew,
-        "was written by a newer trade-executor (schema 3, this version reads up to 1); upgrade trade-executor",
+        "was written by a newer trade-executor (schema 3, this version reads up to 2); upgrade trade-executor",
     ),
     "tampered ledger": (
         _tampered(_set_ledger_amount),

@@ -182,7 +182,7 @@ class LiveLoop:
         """A cycle planned trades for `ts` but never completed: the previous run died in it."""
         if self._already_done(ts):
             return False
-        interrupted = any(t.planned_at == ts for t in self.state.portfolio.all_trades())
+        interrupted = self.state.portfolio.has_trade_planned_at(ts)
         if interrupted:
             logger.warning("The cycle at %s was interrupted by the previous run: running it again now.", ts)
         return interrupted

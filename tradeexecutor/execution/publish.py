@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from itertools import chain, islice
 from typing import Any
 
 from tradeexecutor.execution.run_state import PortfolioSummary
@@ -17,7 +18,10 @@ from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
-MAX_PUBLISHED_TRADES = 10_000  # newest first; /state has everything
+# Per cycle, only the newest history is published, so a cycle's cost does not grow with the
+# archive of closed positions (state/archive.py); /state has everything.
+MAX_PUBLISHED_TRADES = 10_000  # the newest trades
+MAX_PUBLISHED_CLOSED_POSITIONS = 10_000  # the most recently closed, after every open and frozen one
 MAX_PRICE_POINTS = 2_000  # per pair: the strategy dashboard's price line
 
 
@@ -69,12 +73,18 @@ def trade_document(t: TradeExecution) -> dict[str, Any]:
 
 
 def positions_documents(state: State) -> list[dict[str, Any]]:
-    return [position_document(p) for p in state.portfolio.all_positions()]
+    """Open, frozen, then closed positions in closing order (the newest MAX_PUBLISHED_CLOSED_POSITIONS)."""
+    p = state.portfolio
+    closed = list(islice(p.closed.newest(), MAX_PUBLISHED_CLOSED_POSITIONS))
+    closed.reverse()
+    return [
+        position_document(x) for x in chain(p.open_positions.values(), p.frozen_positions.values(), closed)
+    ]
 
 
 def trades_documents(state: State) -> list[dict[str, Any]]:
-    trades = sorted(state.portfolio.all_trades(), key=lambda t: t.trade_id, reverse=True)
-    return [trade_document(t) for t in trades[:MAX_PUBLISHED_TRADES]]
+    """The newest MAX_PUBLISHED_TRADES trades, highest id first."""
+    return [trade_document(t) for t in state.portfolio.newest_trades(MAX_PUBLISHED_TRADES)]
 
 
 def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:

@@ -21,6 +21,10 @@ class InsufficientBalance(StateError):
     """A trade or fee needs more of an asset than the state holds."""
 
 
+class ArchivedPositionError(StateError):
+    """A closed position that was sealed into the archive cannot be changed (see archive.py)."""
+
+
 class IntegrityError(StateError):
     """The state breaks one of its structural or accounting invariants (see integrity.py)."""
 

@@ -20,6 +20,9 @@ Cost. The check runs on every save of states with 100,000 closed positions, so:
   since, and new ledger rows. The store keeps one checker per State it loaded or saved.
   What this skips is the in-place editing of an already closed position or an old ledger
   row, which no State operation does; the full check at the next load still covers it.
+- archived segments of closed positions (archive.py) are checked through their summaries
+  (ids, counts); they were verified as positions before they were sealed, and their bytes
+  carry a checksum.
 - append-only rows (ledger entries, statistics, visualisation points) get their timezone
   checked when created (Ledger.append, Statistics.record, ...) and by the decoder on load.
 """
@@ -31,6 +34,7 @@ from collections import Counter
 from itertools import chain
 from operator import attrgetter
 
+from tradeexecutor.state.archive import ClosedPositions, Segment
 from tradeexecutor.state.errors import IntegrityError
 from tradeexecutor.state.ledger import LedgerEntry
 from tradeexecutor.state.portfolio import Portfolio
@@ -71,6 +75,7 @@ class IntegrityChecker:
 
     def _reset(self) -> None:
         self._state_id: int | None = None
+        self._segments: list[Segment] = []  # archived segments verified, in order
         self._sealed: dict[int, TradingPosition] = {}
         self._sealed_trade_ids: set[int] = set()
         self._sealed_max_trade_id = 0
@@ -132,9 +137,11 @@ class IntegrityChecker:
                 if key > max_position_id:
                     max_position_id = key
 
+        closed = portfolio.closed
+        new_segments = self._check_new_segments(closed)
         sealed = self._sealed
         reused = 0
-        for key, position in portfolio.closed_positions.items():
+        for key, position in closed.recent.items():
             if sealed.get(key) is position:
                 reused += 1
                 continue
@@ -145,25 +152,35 @@ class IntegrityChecker:
                 )
             if pending:
                 raise IntegrityError(f"closed position #{key} ({position.pair.ticker}) has a pending trade")
+            if closed.is_archived(key):
+                raise IntegrityError(f"position #{key} is both archived and recently closed")
             newly_sealed.append(position)
             if key > max_position_id:
                 max_position_id = key
         if reused != len(sealed):
-            raise _CacheStale  # a verified closed position was replaced or removed: start over
+            raise _CacheStale  # a verified closed position was replaced, removed or archived
+        archived_trade_ids, max_archived_position, max_archived_trade = _archived_ids(new_segments)
+        max_position_id = max(max_position_id, max_archived_position)
 
         _check_position_ids_unique(portfolio)
         if max_position_id >= portfolio.next_position_id:
             raise IntegrityError(
                 f"position #{max_position_id} exists but the next position id is {portfolio.next_position_id}"
             )
+        known_trade_ids = self._sealed_trade_ids
+        if not known_trade_ids.isdisjoint(archived_trade_ids):
+            raise IntegrityError(
+                f"trade #{min(known_trade_ids & archived_trade_ids)} appears in more than one place"
+            )
+        known_trade_ids = known_trade_ids | archived_trade_ids if archived_trade_ids else known_trade_ids
         trade_id_set = set(trade_ids)
-        if len(trade_id_set) != len(trade_ids) or not self._sealed_trade_ids.isdisjoint(trade_id_set):
+        if len(trade_id_set) != len(trade_ids) or not known_trade_ids.isdisjoint(trade_id_set):
             counts = Counter(trade_ids)
             duplicate = next((tid for tid, n in counts.items() if n > 1), None) or next(
-                tid for tid in trade_id_set if tid in self._sealed_trade_ids
+                tid for tid in trade_id_set if tid in known_trade_ids
             )
             raise IntegrityError(f"trade #{duplicate} appears in more than one place")
-        max_trade_id = max(self._sealed_max_trade_id, max(trade_ids, default=0))
+        max_trade_id = max(self._sealed_max_trade_id, max_archived_trade, max(trade_ids, default=0))
         if max_trade_id >= portfolio.next_trade_id:
             raise IntegrityError(
                 f"trade #{max_trade_id} exists but the next trade id is {portfolio.next_trade_id}"
@@ -172,16 +189,28 @@ class IntegrityChecker:
         if not timestamps_verified:
             _check_timestamps(portfolio, trades)
 
-        ledger_count, ledger_last, totals = self._check_ledger(state, trade_id_set)
+        ledger_count, ledger_last, totals = self._check_ledger(state, trade_id_set | archived_trade_ids)
         _compare_balances(state, held, totals)
 
         # Everything passed: remember what was verified.
+        self._segments.extend(new_segments)
+        self._sealed_trade_ids.update(archived_trade_ids)
+        self._sealed_max_trade_id = max(self._sealed_max_trade_id, max_archived_trade)
+        self._sealed_max_position_id = max(self._sealed_max_position_id, max_archived_position)
         sealed.update(zip(map(_position_id, newly_sealed), newly_sealed, strict=True))
         sealed_trades = list(chain.from_iterable(map(_trades, newly_sealed)))
         self._sealed_trade_ids.update(sealed_trades)
         self._sealed_max_trade_id = max(self._sealed_max_trade_id, max(sealed_trades, default=0))
         self._sealed_max_position_id = max(self._sealed_max_position_id, max(sealed, default=0))
         self._ledger_count, self._ledger_last, self._ledger_totals = ledger_count, ledger_last, totals
+
+    def _check_new_segments(self, closed: ClosedPositions) -> list[Segment]:
+        """Archived segments not verified yet; the verified ones must still be there, in order."""
+        verified = self._segments
+        segments = closed.segments
+        if len(segments) < len(verified) or any(a is not b for a, b in zip(verified, segments, strict=False)):
+            raise _CacheStale
+        return segments[len(verified) :]
 
     def _check_ledger(
         self, state: State, trade_ids: set[int]
@@ -229,13 +258,16 @@ class IntegrityChecker:
         portfolio = state.portfolio
         referenced_positions = set(map(_entry_position, new))
         referenced_positions.discard(None)
-        for pid in referenced_positions:
-            if (
-                pid not in portfolio.closed_positions
-                and pid not in portfolio.open_positions
-                and pid not in portfolio.frozen_positions
-            ):
-                raise IntegrityError(f"the ledger refers to position #{pid}, which does not exist")
+        closed = portfolio.closed
+        missing = (
+            referenced_positions
+            - closed.recent.keys()
+            - closed.archived_ids()
+            - portfolio.open_positions.keys()
+            - portfolio.frozen_positions.keys()
+        )
+        if missing:
+            raise IntegrityError(f"the ledger refers to position #{min(missing)}, which does not exist")
         return len(entries), (entries[-1] if entries else None), totals
 
 
@@ -300,16 +332,36 @@ def _check_position(
     return quantity, pending
 
 
+def _archived_ids(segments: list[Segment]) -> tuple[set[int], int, int]:
+    """(trade ids, highest position id, highest trade id) of archived segments, from their
+    summaries: the segments' bytes passed their checksum, and their contents are compared
+    with the summary when they are first decoded (archive.Segment.positions)."""
+    trade_ids: set[int] = set()
+    count = 0
+    for segment in segments:
+        trade_ids.update(segment.summary.trade_ids)
+        count += len(segment.summary.trade_ids)
+    if len(trade_ids) != count:
+        duplicate = next(
+            tid
+            for tid, n in Counter(chain.from_iterable(s.summary.trade_ids for s in segments)).items()
+            if n > 1
+        )
+        raise IntegrityError(f"trade #{duplicate} appears in more than one archived position")
+    max_position = max((max(s.summary.position_ids) for s in segments), default=0)
+    return trade_ids, max_position, max(trade_ids, default=0)
+
+
 def _check_position_ids_unique(portfolio: Portfolio) -> None:
-    # dict views intersect by walking the smaller side, so this costs O(open + frozen)
-    for first, second, a, b in (
-        (portfolio.open_positions, portfolio.closed_positions, "open", "closed"),
-        (portfolio.frozen_positions, portfolio.closed_positions, "frozen", "closed"),
-        (portfolio.open_positions, portfolio.frozen_positions, "open", "frozen"),
-    ):
-        both = first.keys() & second.keys()
-        if both:
-            raise IntegrityError(f"position #{min(both)} is both {a} and {b}")
+    """Costs O(open + frozen): membership in the closed positions is a key lookup."""
+    closed = portfolio.closed_positions
+    for bucket, name in ((portfolio.open_positions, "open"), (portfolio.frozen_positions, "frozen")):
+        for pid in bucket:
+            if pid in closed:
+                raise IntegrityError(f"position #{pid} is both {name} and closed")
+    for pid in portfolio.open_positions:
+        if pid in portfolio.frozen_positions:
+            raise IntegrityError(f"position #{pid} is both open and frozen")
 
 
 def _check_timestamps(portfolio: Portfolio, trades: list[TradeExecution]) -> None:
@@ -321,7 +373,7 @@ def _check_timestamps(portfolio: Portfolio, trades: list[TradeExecution]) -> Non
     positions = chain(
         portfolio.open_positions.values(),
         portfolio.frozen_positions.values(),
-        portfolio.closed_positions.values(),
+        portfolio.closed.recent.values(),  # archived ones were checked before they were sealed
     )
     transactions = list(chain.from_iterable(map(_transactions, trades)))
     for objects, times in ((positions, _position_times), (trades, _trade_times), (transactions, _tx_times)):

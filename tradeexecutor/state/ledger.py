@@ -45,7 +45,9 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     reason: str = ""
 
 
-class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
+    """`dict=True` leaves room for the serialiser's cache of encoded rows (never saved)."""
+
     next_entry_id: int = 1
     assets: dict[str, AssetIdentifier] = msgspec.field(default_factory=dict)
     entries: list[LedgerEntry] = msgspec.field(default_factory=list)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+import heapq
+from collections.abc import Iterator, MutableMapping
 from decimal import Decimal
-from itertools import islice
+from itertools import chain
 
 import msgspec
 
+from tradeexecutor.state.archive import ClosedPositions
 from tradeexecutor.state.errors import StateError
 from tradeexecutor.state.identifiers import TradingPairIdentifier
 from tradeexecutor.state.position import PositionStatus, TradingPosition
@@ -15,8 +18,9 @@ from tradeexecutor.state.reserve import ReserveHolding, ReserveRole
 from tradeexecutor.state.trade import TradeExecution
 
 
-class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
-    """`dict=True` gives instances a __dict__ for unserialised caches (see closed_realised_profit)."""
+class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Positions sit in the bucket of their status. `closed_positions` is decoded as a dict
+    and wrapped into a ClosedPositions (which archives old ones, see archive.py)."""
 
     next_position_id: int = 1
     next_trade_id: int = 1
@@ -24,11 +28,22 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
     reserves: dict[str, ReserveHolding] = msgspec.field(default_factory=dict)
     open_positions: dict[int, TradingPosition] = msgspec.field(default_factory=dict)
     frozen_positions: dict[int, TradingPosition] = msgspec.field(default_factory=dict)
-    closed_positions: dict[int, TradingPosition] = msgspec.field(default_factory=dict)
+    closed_positions: MutableMapping[int, TradingPosition] = msgspec.field(default_factory=ClosedPositions)
+
+    def __post_init__(self) -> None:
+        if type(self.closed_positions) is dict:
+            self.closed_positions = ClosedPositions(self.closed_positions)
+
+    @property
+    def closed(self) -> ClosedPositions:
+        """`closed_positions` with its archive-aware methods."""
+        closed = self.closed_positions
+        assert isinstance(closed, ClosedPositions)
+        return closed
 
     # ---- positions ------------------------------------------------------------------------
 
-    def _bucket(self, status: PositionStatus) -> dict[int, TradingPosition]:
+    def _bucket(self, status: PositionStatus) -> MutableMapping[int, TradingPosition]:
         return {
             PositionStatus.open: self.open_positions,
             PositionStatus.frozen: self.frozen_positions,
@@ -62,14 +77,49 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
         self._bucket(to)[position.position_id] = position
 
     def get_trade(self, trade_id: int) -> TradeExecution:
-        for p in self.all_positions():
+        for p in chain(
+            self.open_positions.values(), self.frozen_positions.values(), self.closed.recent.values()
+        ):
             if trade_id in p.trades:
                 return p.trades[trade_id]
+        segment = self.closed.segment_of_trade(trade_id)
+        if segment is not None:
+            for p in segment.positions().values():
+                if trade_id in p.trades:
+                    return p.trades[trade_id]
         raise StateError(f"There is no trade #{trade_id}.")
 
     def all_trades(self) -> Iterator[TradeExecution]:
         for p in self.all_positions():
             yield from p.trades.values()
+
+    def newest_trades(self, limit: int) -> list[TradeExecution]:
+        """The `limit` trades with the highest ids, highest first, decoding as little of the
+        archive as it can: a segment is only read while it may hold one of them."""
+        trades = [
+            t
+            for p in chain(
+                self.open_positions.values(), self.frozen_positions.values(), self.closed.recent.values()
+            )
+            for t in p.trades.values()
+        ]
+        newest = heapq.nlargest(limit, trades, key=_trade_id)
+        segments = sorted(
+            self.closed.segments, key=lambda s: max(s.summary.trade_ids, default=0), reverse=True
+        )
+        for segment in segments:
+            if len(newest) >= limit and max(segment.summary.trade_ids, default=0) < newest[-1].trade_id:
+                break
+            archived = [t for p in segment.positions().values() for t in p.trades.values()]
+            newest = heapq.nlargest(limit, chain(newest, archived), key=_trade_id)
+        return newest
+
+    def has_trade_planned_at(self, at: datetime.datetime) -> bool:
+        """Whether any trade was planned for this (cycle) time."""
+        for bucket in (self.open_positions, self.frozen_positions):
+            if any(t.planned_at == at for p in bucket.values() for t in p.trades.values()):
+                return True
+        return self.closed.has_trade_planned_at(at)
 
     def pending_trades(self) -> list[TradeExecution]:
         """Pending trades live on open or frozen positions only: a position closes only once
@@ -83,22 +133,9 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
         ]
 
     def closed_realised_profit(self) -> Decimal:
-        """Realised profit of all closed positions, computed incrementally.
-
-        A closed position never changes again and closed positions are only ever added (in
-        insertion order), so the sum is extended with the newly closed ones instead of being
-        recomputed every cycle: recording statistics stays O(open positions).
-        """
-        count, total = self.__dict__.get("_closed_realised", (0, Decimal(0)))
-        closed = self.closed_positions
-        if len(closed) < count:  # replaced wholesale: start over
-            count, total = 0, Decimal(0)
-        if len(closed) > count:
-            for position in islice(closed.values(), count, None):
-                total += position.realised_profit()
-            count = len(closed)
-            self.__dict__["_closed_realised"] = (count, total)
-        return total
+        """Realised profit of all closed positions, kept up to date incrementally (archived
+        segments carry their sums), so recording statistics stays O(open positions)."""
+        return self.closed.realised_profit()
 
     # ---- reserves -------------------------------------------------------------------------
 
@@ -142,3 +179,7 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
         for p in (*self.open_positions.values(), *self.frozen_positions.values()):
             held[p.pair.base.key] = held.get(p.pair.base.key, 0) + p.quantity_raw
         return held
+
+
+def _trade_id(trade: TradeExecution) -> int:
+    return trade.trade_id

@@ -1,6 +1,6 @@
 """The state file format: a versioned JSON envelope around the State, and its migrations.
 
-    {"schema_version": 1, "assets": [...], "pairs": [...], "state": {...}}
+    {"schema_version": 2, "assets": [...], "pairs": [...], "archive": [...], "state": {...}}
 
 `schema_version` is always the first key, so `head -c 40` tells which version wrote a file.
 Tokens and pairs are written once, in the `assets` and `pairs` tables, and referred to by
@@ -8,6 +8,13 @@ their index everywhere else: a state with 100,000 positions would otherwise repe
 pair 300,000 times, and decoding those copies was the largest cost of a load (measured in
 benchmarks/state_store.py, explained in docs/state.md). On load each index resolves to one
 shared identifier object.
+
+`archive` (absent while empty) holds the sealed segments of old closed positions (see
+archive.py): each is its summary plus `positions`, the segment's closed positions exactly as
+they were first encoded. A save writes those bytes again without encoding anything; a load
+checks each segment's CRC-32 and decodes its positions only when they are read. Because
+archived bytes refer to the tables by index, the tables only ever grow: an index, once
+given, keeps its meaning in every later file of the same state.
 
 Decimals are JSON strings (exact), raw token amounts are JSON integers of any size, and
 timestamps are RFC 3339 strings in UTC (`...Z`); a timestamp without a timezone is refused.
@@ -21,17 +28,21 @@ from __future__ import annotations
 
 import gc
 import re
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import msgspec
 
+from tradeexecutor.state.archive import Positions, Segment, SegmentSummary
 from tradeexecutor.state.errors import SchemaTooNew, StateFormatError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
+from tradeexecutor.state.ledger import Ledger
+from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.state import State
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]
@@ -50,6 +61,13 @@ def migration(from_version: int) -> Callable[[Migration], Migration]:
         return func
 
     return register
+
+
+@migration(1)
+def migrate_v1_to_v2(document: Document) -> Document:
+    """Version 2 added the optional `archive` of sealed closed positions; a version 1
+    document is a valid version 2 document without one. The next save archives."""
+    return document
 
 
 # ---- the envelope -----------------------------------------------------------------------
@@ -71,12 +89,17 @@ class _PairRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     fee_bps: int = 30
 
 
+class _SegmentRecord(SegmentSummary, kw_only=True, frozen=True):
+    positions: msgspec.Raw  # a JSON object: position id -> position
+
+
 class _Head(msgspec.Struct, kw_only=True):
     """Read first and loosely: the version decides how the rest may be read."""
 
     schema_version: int
     assets: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
     pairs: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
+    archive: list[_SegmentRecord] = msgspec.field(default_factory=list)
     state: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
 
 
@@ -136,49 +159,58 @@ class TablesChanged(Exception):
 
 def encode_state(state: State) -> bytes:
     """The complete file contents for `state` (no integrity check here: the store does it)."""
-    tables = IdentifierTables()
     while True:
         try:
-            return b"".join(encode_state_chunks(state, tables))
+            return b"".join(encode_state_chunks(state))
         except TablesChanged:
             continue  # the second pass starts with complete tables
 
 
-def encode_state_chunks(state: State, tables: IdentifierTables | None = None) -> Iterator[bytes]:
+def identifier_tables(state: State) -> IdentifierTables:
+    """The state's tables, kept on its closed positions for as long as archived bytes use them."""
+    closed = state.portfolio.closed
+    if closed.encoding_tables is None:
+        closed.encoding_tables = IdentifierTables()
+    return closed.encoding_tables
+
+
+def encode_state_chunks(state: State) -> Iterator[bytes]:
     """The file contents in pieces, so the store can write (and fsync) while encoding goes on.
 
-    The identifier tables come first in the file but are filled while encoding, so they are
-    collected up front from the places identifiers live (reserves, ledger assets, position
-    pairs). A trade whose pair or reserve currency is equal to one of those resolves to the
-    same index; an identifier found nowhere else raises TablesChanged at the end, and the
-    caller starts again with `tables`, which then holds it.
+    First the recent closed positions that are due are sealed into archive segments (whose
+    bytes every later save reuses). The identifier tables come first in the file but are
+    filled while encoding, so identifiers are collected up front from the places they live
+    (reserves, ledger assets, position pairs). A trade whose pair or reserve currency is equal
+    to one of those resolves to the same index; an identifier found nowhere else raises
+    TablesChanged at the end, and the caller starts again: the tables then hold it.
 
-    Closed positions and ledger rows (nearly all of a large state) are encoded in chunks:
-    the rest of the state is encoded once with a NUL byte standing in for each of them (a
-    NUL cannot occur in msgspec output: strings escape control characters), then split there.
+    Recent closed positions and ledger rows (the rest of a large state) are encoded in
+    chunks: the state is encoded once with a NUL byte standing in for each of them (a NUL
+    cannot occur in msgspec output: strings escape control characters), then split there.
+    Full ledger chunks are encoded once and reused while their rows stay the same.
     """
-    tables = IdentifierTables() if tables is None else tables
+    tables = identifier_tables(state)
     portfolio, ledger = state.portfolio, state.ledger
+    closed = portfolio.closed
+    encoder = msgspec.json.Encoder(enc_hook=tables.__getitem__)
+    closed.seal_full_segments(encoder.encode)
     for holding in portfolio.reserves.values():
         tables[holding.asset]
     for asset in ledger.assets.values():
         tables[asset]
-    for bucket in (portfolio.open_positions, portfolio.frozen_positions, portfolio.closed_positions):
+    for bucket in (portfolio.open_positions, portfolio.frozen_positions, closed.recent):
         for position in bucket.values():
             tables[position.pair]
     known = (len(tables.assets), len(tables.pairs))
 
-    encoder = msgspec.json.Encoder(enc_hook=tables.__getitem__)
-    closed, entries = portfolio.closed_positions, ledger.entries
-    shell = state
-    if closed or entries:
-        shell = msgspec.structs.replace(
-            state,
-            portfolio=msgspec.structs.replace(portfolio, closed_positions=msgspec.Raw(b"\x00"))
-            if closed
-            else portfolio,
-            ledger=msgspec.structs.replace(ledger, entries=msgspec.Raw(b"\x00")) if entries else ledger,
-        )
+    recent, entries = closed.recent, ledger.entries
+    shell = msgspec.structs.replace(
+        state,
+        portfolio=msgspec.structs.replace(
+            portfolio, closed_positions=msgspec.Raw(b"\x00" if recent else b"{}")
+        ),
+        ledger=msgspec.structs.replace(ledger, entries=msgspec.Raw(b"\x00")) if entries else ledger,
+    )
     pieces = encoder.encode(shell).split(b"\x00")
 
     plain = msgspec.json.Encoder()
@@ -190,13 +222,18 @@ def encode_state_chunks(state: State, tables: IdentifierTables | None = None) ->
             plain.encode(tables.assets),
             b',"pairs":',
             plain.encode(tables.pairs),
-            b',"state":',
-            pieces[0],
+            b',"archive":[' if closed.segments else b"",
         )
     )
+    for i, segment in enumerate(closed.segments):
+        yield _segment_head(segment, plain, first=i == 0)
+        yield segment.raw
+        yield b"}"
+    yield b"]" if closed.segments else b""
+    yield b',"state":' + pieces[0]
     rest = iter(pieces[1:])
-    if closed:
-        items = list(closed.items())
+    if recent:
+        items = list(recent.items())
         yield b"{"
         for start in range(0, len(items), POSITIONS_PER_CHUNK):
             chunk = encoder.encode(dict(items[start : start + POSITIONS_PER_CHUNK]))
@@ -205,14 +242,38 @@ def encode_state_chunks(state: State, tables: IdentifierTables | None = None) ->
         yield next(rest)
     if entries:
         yield b"["
-        for start in range(0, len(entries), ENTRIES_PER_CHUNK):
-            chunk = encoder.encode(entries[start : start + ENTRIES_PER_CHUNK])
-            yield chunk[1:-1] if start == 0 else b"," + chunk[1:-1]
+        yield from _ledger_chunks(ledger, plain)
         yield b"]"
         yield next(rest)
     yield b"}"
     if (len(tables.assets), len(tables.pairs)) != known:
         raise TablesChanged
+
+
+def _segment_head(segment: Segment, plain: msgspec.json.Encoder, *, first: bool) -> bytes:
+    """`{<summary fields>,"positions":` (with a leading comma after the first segment)."""
+    head = plain.encode(segment.summary)[:-1] + b',"positions":'
+    return head if first else b"," + head
+
+
+def _ledger_chunks(ledger: Ledger, plain: msgspec.json.Encoder) -> Iterator[bytes]:
+    """The ledger rows, comma-separated, in chunks; full chunks come from the ledger's cache.
+
+    Rows are frozen and only ever appended, so a full chunk whose last row is still the same
+    object encodes to the same bytes (the integrity checker relies on the same fact)."""
+    entries = ledger.entries
+    cache: list[tuple[Any, bytes]] = ledger.__dict__.setdefault("_encoded_chunks", [])
+    for n, start in enumerate(range(0, len(entries), ENTRIES_PER_CHUNK)):
+        end = min(start + ENTRIES_PER_CHUNK, len(entries))
+        last = entries[end - 1]
+        if n < len(cache) and cache[n][0] is last:
+            body = cache[n][1]
+        else:
+            body = plain.encode(entries[start:end])[1:-1]
+            if end - start == ENTRIES_PER_CHUNK:
+                del cache[n:]
+                cache.append((last, body))
+        yield body if start == 0 else b"," + body
 
 
 def inline_identifiers(obj: Any) -> Any:
@@ -265,6 +326,8 @@ def _split_canonical(data: bytes | memoryview) -> _Head | None:
     state slice is decoded strictly afterwards. Anything else (hand-edited, truncated,
     migrated, or a slice that fails to decode) goes through the general parser, whose
     verdict is the one reported. Saves a full skip pass (~0.2 s at 100,000 positions).
+    A file with an archive fails here (the pairs slice runs into it) and is read generally:
+    the archive's summaries need parsing anyway.
     """
     raw = data if isinstance(data, bytes) else bytes(data)
     match = _CANONICAL_START.match(raw)
@@ -379,9 +442,50 @@ def _decode_body(head: _Head) -> State:
     decoder = msgspec.json.Decoder(State, dec_hook=dec_hook)
     try:
         with _gc_paused():
-            return decoder.decode(head.state)
+            state = decoder.decode(head.state)
     except msgspec.MsgspecError as e:
         raise StateFormatError(_describe(e, "state")) from None
+    closed = state.portfolio.closed
+    closed.encoding_tables = _reopen_tables(assets, pairs)
+    closed.add_segments(_read_archive(head.archive, dec_hook))
+    return state
+
+
+def _reopen_tables(assets: list[AssetIdentifier], pairs: list[TradingPairIdentifier]) -> IdentifierTables:
+    """The file's tables, indices unchanged, for saves that reuse archived bytes."""
+    tables = IdentifierTables()
+    for asset in assets:
+        tables[asset]
+    if len(tables.assets) != len(assets):
+        raise StateFormatError("its assets table lists an asset twice")
+    for pair in pairs:
+        tables[pair]
+    if len(tables.pairs) != len(pairs) or len(tables.assets) != len(assets):
+        raise StateFormatError("its pairs table lists a pair twice")
+    return tables
+
+
+def _read_archive(records: list[_SegmentRecord], dec_hook: Callable[[type, Any], Any]) -> list[Segment]:
+    """Archived segments with their checksums verified; positions stay bytes until read."""
+    positions_decoder = msgspec.json.Decoder(dict[int, TradingPosition], dec_hook=dec_hook)
+
+    def decode(raw: bytes | memoryview | msgspec.Raw) -> Positions:
+        try:
+            with _gc_paused():
+                return positions_decoder.decode(raw)
+        except msgspec.MsgspecError as e:
+            raise StateFormatError(_describe(e)) from None
+
+    segments = []
+    for i, record in enumerate(records):
+        if not record.position_ids:
+            raise StateFormatError(f"archived segment {i} lists no positions")
+        summary = SegmentSummary(**{name: getattr(record, name) for name in SegmentSummary.__struct_fields__})
+        segment = Segment(summary, record.positions, decode=decode)
+        if zlib.crc32(record.positions) != record.crc32:
+            raise StateFormatError(f"{segment.describe()} fails its checksum: its bytes were damaged")
+        segments.append(segment)
+    return segments
 
 
 def _migrate(data: bytes | memoryview, found: int, target: int, migrations: Mapping[int, Migration]) -> bytes:

@@ -14,7 +14,12 @@ from decimal import Decimal
 
 import msgspec
 
-from tradeexecutor.state.errors import IllegalTransition, InsufficientBalance, StateError
+from tradeexecutor.state.errors import (
+    ArchivedPositionError,
+    IllegalTransition,
+    InsufficientBalance,
+    StateError,
+)
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
 from tradeexecutor.state.ledger import Ledger, LedgerKind
 from tradeexecutor.state.portfolio import Portfolio
@@ -136,6 +141,10 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
             raise ValueError("Drift must say why it was booked.")
         at = require_utc(at)
         if position is not None:
+            if self.portfolio.closed.is_archived(position.position_id):
+                raise ArchivedPositionError(
+                    f"Drift in {asset.symbol} cannot be booked on {position}: it is archived; book it on the reserve."
+                )
             if position.pair.base.key != asset.key:
                 raise StateError(f"Drift in {asset.symbol} cannot be booked on {position}.")
             if position.quantity_raw + amount_raw < 0:

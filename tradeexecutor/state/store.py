@@ -49,7 +49,6 @@ from tradeexecutor.state.errors import (
 from tradeexecutor.state.filewrite import fsync_directory, remove_quietly, write_synced
 from tradeexecutor.state.integrity import IntegrityChecker
 from tradeexecutor.state.serialisation import (
-    IdentifierTables,
     TablesChanged,
     decode_state,
     encode_state_chunks,
@@ -275,11 +274,10 @@ class JSONFileStore:
     def _write_temp(self, state: State) -> tuple[Path, tuple[bytes, ...]]:
         """Encode into a synced temp file next to the state file, writing while encoding."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tables = IdentifierTables()
         try:
             while True:
                 try:
-                    return tmp, tuple(write_synced(tmp, encode_state_chunks(state, tables)))
+                    return tmp, tuple(write_synced(tmp, encode_state_chunks(state)))
                 except TablesChanged:
                     continue  # an identifier outside the pre-scanned places: again, tables complete
         except OSError as e:

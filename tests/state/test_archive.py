@@ -1,0 +1,226 @@
+"""Closed positions archived in sealed segments: saved once, loaded lazily, never edited.
+
+Segments are made tiny here (5 positions, 3 kept recent) so a few dozen positions exercise
+everything a 100,000-position state does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zlib
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.state.factories import T0, USDC, WETH, WETH_USDC, hours, many_closed_positions
+from tests.state.strategies import states
+from tradeexecutor.execution import publish
+from tradeexecutor.state import archive
+from tradeexecutor.state.errors import (
+    ArchivedPositionError,
+    IntegrityError,
+    StateFileCorrupt,
+    StateFormatError,
+)
+from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
+from tradeexecutor.state.integrity import check_integrity
+from tradeexecutor.state.serialisation import decode_state, encode_state
+from tradeexecutor.state.state import State
+from tradeexecutor.state.store import JSONFileStore
+
+
+@pytest.fixture(autouse=True)
+def tiny_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "SEGMENT_SIZE", 5)
+    monkeypatch.setattr(archive, "KEEP_RECENT", 3)
+
+
+def archived_state(count: int = 22) -> tuple[State, bytes]:
+    state = many_closed_positions(count)
+    return state, encode_state(state)  # encoding seals what is due
+
+
+def test_a_save_seals_the_oldest_closed_positions_and_keeps_the_newest_as_objects() -> None:
+    state = many_closed_positions(22)
+    before = dict(state.portfolio.closed_positions)
+    encode_state(state)
+    closed = state.portfolio.closed
+    # sealed while 8 or more were recent: 22 -> 17 -> 12 -> 7
+    assert [s.summary.position_ids for s in closed.segments] == [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8, 9, 10],
+        [11, 12, 13, 14, 15],
+    ]
+    assert list(closed.recent) == list(range(16, 23))
+    # the mapping is unchanged: same ids, same order, the same objects
+    assert list(closed) == list(before) and len(closed) == 22
+    assert all(closed[pid] is before[pid] for pid in before)
+    assert [p.position_id for p in closed.values()] == list(before)
+    check_integrity(state)
+
+
+def test_a_load_keeps_archived_positions_as_bytes_until_one_is_read() -> None:
+    state, data = archived_state()
+    loaded = decode_state(data)
+    check_integrity(loaded)
+    closed = loaded.portfolio.closed
+    assert [s.is_decoded for s in closed.segments] == [False, False, False]
+    # ids, membership and length come from the summaries
+    assert list(closed) == list(range(1, 23)) and 7 in closed and 23 not in closed and len(closed) == 22
+    assert [s.is_decoded for s in closed.segments] == [False, False, False]
+    assert closed[7] == state.portfolio.closed_positions[7]
+    assert [s.is_decoded for s in closed.segments] == [False, True, False]
+    assert loaded == state
+
+
+def test_saving_a_loaded_state_writes_the_archived_bytes_again_unchanged(tmp_path: Path) -> None:
+    state, data = archived_state()
+    path = tmp_path / "state.json"
+    path.write_bytes(data)
+    with JSONFileStore(path) as store:
+        loaded = store.load()
+        segments = loaded.portfolio.closed.segments
+        snapshot = store.save(loaded)
+        assert path.read_bytes() == data
+        written = snapshot._chunks
+        assert all(any(chunk is s.raw for chunk in written) for s in segments)  # reused, not re-encoded
+        assert not any(s.is_decoded for s in segments)
+
+
+def test_archived_identifiers_keep_their_table_index_when_new_ones_appear(tmp_path: Path) -> None:
+    state, data = archived_state()
+    path = tmp_path / "state.json"
+    path.write_bytes(data)
+    link = AssetIdentifier(chain_id=31337, address="0x" + "44" * 20, symbol="LINK", decimals=18)
+    link_usdc = TradingPairIdentifier(
+        base=link, quote=USDC, pool_address="0x" + "55" * 20, exchange_slug="test"
+    )
+    with JSONFileStore(path) as store:
+        loaded = store.load()
+        trade = loaded.plan_trade(T0 + hours(100), link_usdc, price=Decimal(10), reserve=Decimal(50))
+        store.save(loaded)
+    again = JSONFileStore(path, read_only=True).load()
+    assert again.portfolio.closed_positions[1].pair == WETH_USDC
+    assert again.portfolio.open_positions[trade.position_id].pair == link_usdc
+    assert again.portfolio.get_trade(1).reserve_currency == USDC
+
+
+def test_archived_positions_cannot_be_replaced_removed_or_booked_on() -> None:
+    state, _ = archived_state()
+    closed = state.portfolio.closed_positions
+    with pytest.raises(ArchivedPositionError, match="Position #3 is archived"):
+        closed[3] = closed[3]
+    with pytest.raises(ArchivedPositionError, match="cannot be removed"):
+        del closed[3]
+    with pytest.raises(ArchivedPositionError, match="book it on the reserve"):
+        state.record_drift(WETH, 5, T0 + hours(1), "dust", position=closed[3])
+    del closed[20]  # a recent one is still a plain entry
+    assert 20 not in closed
+
+
+def test_a_damaged_segment_fails_its_checksum_and_the_file_is_left_alone(tmp_path: Path) -> None:
+    _, data = archived_state()
+    at = data.index(b'"opened_at":"2024', data.index(b'"positions":{'))
+    damaged = data.replace(data[at : at + 17], b'"opened_at":"2025', 1)  # still valid JSON
+    with pytest.raises(StateFormatError, match=r"archived segment of positions #1\.\.#5 fails its checksum"):
+        decode_state(damaged)
+    path = tmp_path / "state.json"
+    path.write_bytes(damaged)
+    with pytest.raises(StateFileCorrupt, match="fails its checksum"):
+        JSONFileStore(path, read_only=True).load()
+    assert path.read_bytes() == damaged
+
+
+def _edit_archive(data: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    document = msgspec.json.decode(data)
+    edit(document["archive"])
+    return msgspec.json.encode(document)
+
+
+def test_a_trade_listed_by_two_segments_fails_the_integrity_check() -> None:
+    _, data = archived_state()
+
+    def duplicate(segments: list) -> None:
+        segments[1]["trade_ids"][0] = segments[0]["trade_ids"][0]
+
+    with pytest.raises(IntegrityError, match="trade #1 appears in more than one archived position"):
+        check_integrity(decode_state(_edit_archive(data, duplicate)))
+
+
+def test_a_summary_that_disagrees_with_its_positions_is_found_when_they_are_read() -> None:
+    _, data = archived_state()
+
+    def swap(segments: list) -> None:
+        ids = segments[0]["trade_ids"]
+        ids[0], ids[1] = ids[1], ids[0]
+
+    loaded = decode_state(_edit_archive(data, swap))  # the bytes are intact: CRC passes
+    with pytest.raises(
+        StateFormatError, match=r"positions #1\.\.#5 does not hold the trades its summary lists"
+    ):
+        loaded.portfolio.closed_positions[2]
+
+
+def test_a_position_both_archived_and_recent_fails_the_integrity_check() -> None:
+    _, data = archived_state()
+    document = msgspec.json.decode(data)
+    document["state"]["portfolio"]["closed_positions"]["3"] = document["archive"][0]["positions"]["3"]
+    with pytest.raises(IntegrityError, match="position #3 is both archived and recently closed"):
+        check_integrity(decode_state(msgspec.json.encode(document)))
+
+
+def test_segment_checksums_cover_exactly_the_positions_bytes() -> None:
+    _, data = archived_state()
+    document = msgspec.json.decode(data)
+    for raw_segment in document["archive"]:
+        positions = msgspec.json.encode(raw_segment["positions"])
+        assert zlib.crc32(positions) == raw_segment["crc32"]
+
+
+def test_figures_from_summaries_match_a_full_read() -> None:
+    state, data = archived_state()
+    loaded = decode_state(data)
+    p = loaded.portfolio
+    every = sum((x.realised_profit() for x in state.portfolio.closed_positions.values()), Decimal(0))
+    assert p.closed_realised_profit() == every
+    assert not any(s.is_decoded for s in p.closed.segments)
+    # trades: a planned time found in an archived segment, and lookups by id
+    third = state.portfolio.closed_positions[3]
+    assert p.has_trade_planned_at(next(iter(third.trades.values())).planned_at)
+    assert not p.has_trade_planned_at(T0 - datetime.timedelta(days=1))
+    assert p.get_trade(5).position_id == 3
+
+
+def test_published_lists_read_only_the_newest_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    state, data = archived_state()
+    loaded = decode_state(data)
+    monkeypatch.setattr(publish, "MAX_PUBLISHED_CLOSED_POSITIONS", 9)
+    monkeypatch.setattr(publish, "MAX_PUBLISHED_TRADES", 16)
+    positions = publish.positions_documents(loaded)
+    assert [d["position_id"] for d in positions] == list(range(14, 23))
+    trades = publish.trades_documents(loaded)
+    assert [d["trade_id"] for d in trades] == list(range(44, 28, -1))
+    assert [s.is_decoded for s in loaded.portfolio.closed.segments] == [False, False, True]
+    every = sorted((t.trade_id for t in state.portfolio.all_trades()), reverse=True)[:16]
+    assert [d["trade_id"] for d in trades] == every
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(states())
+def test_round_trip_is_exact_when_every_closed_position_is_archived(state: State) -> None:
+    with mock.patch.object(archive, "SEGMENT_SIZE", 1), mock.patch.object(archive, "KEEP_RECENT", 0):
+        data = encode_state(state)
+    assert not state.portfolio.closed.recent
+    loaded = decode_state(data)
+    check_integrity(loaded, timestamps_verified=True)
+    assert encode_state(loaded) == data
+    assert loaded == state
+    assert loaded.portfolio.closed_realised_profit() == state.portfolio.closed_realised_profit()
