@@ -224,3 +224,26 @@ def test_round_trip_is_exact_when_every_closed_position_is_archived(state: State
     assert encode_state(loaded) == data
     assert loaded == state
     assert loaded.portfolio.closed_realised_profit() == state.portfolio.closed_realised_profit()
+
+
+def test_a_copy_decoded_after_the_next_save_reuses_the_history_already_built() -> None:
+    state, data = archived_state()
+    first = decode_state(data)
+    first.portfolio.closed_positions[2]  # segment 1 built
+    first.portfolio.closed_positions[12]  # segment 3 built
+    state.plan_trade(T0 + hours(200), WETH_USDC, price=Decimal(2000), reserve=Decimal(10))
+    second = decode_state(encode_state(state))  # the next save: same segments, new open position
+    assert second.portfolio.closed.reuse_decoded(first.portfolio.closed) == 2
+    assert [s.is_decoded for s in second.portfolio.closed.segments] == [True, False, True]
+    assert second.portfolio.closed_positions[2] is first.portfolio.closed_positions[2]
+    assert second == state
+
+    # a segment whose bytes differ is decoded afresh
+    changed = many_closed_positions(22)
+    changed.portfolio.closed_positions[2].notes = "edited before it was sealed"
+    everything = decode_state(data)
+    list(everything.portfolio.closed_positions.values())
+    third = decode_state(encode_state(changed))
+    assert third.portfolio.closed.reuse_decoded(everything.portfolio.closed) == 2
+    assert [s.is_decoded for s in third.portfolio.closed.segments] == [False, True, True]
+    assert third.portfolio.closed_positions[2].notes == "edited before it was sealed"

@@ -44,7 +44,11 @@ class DashboardConfig:
 
 
 class StateCache:
-    """The State decoded from the last saved bytes, once per save, shared read-only by requests."""
+    """The State decoded from the last saved bytes, once per save, shared read-only by requests.
+
+    Archived closed positions that the previous save's copy already built are taken over
+    rather than decoded again (state/archive.py), so a page listing the whole history costs
+    the full decode once, not after every save."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,7 +66,10 @@ class StateCache:
             if key is not saved:
                 from tradeexecutor.state.serialisation import decode_state
 
+                previous = self._entry[1]
                 state = decode_state(saved.data)
+                if previous is not None:  # archived history already built for the last save
+                    state.portfolio.closed.reuse_decoded(previous.portfolio.closed)
                 self._entry = (saved, state)
             return state
 

@@ -129,6 +129,10 @@ def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
+def _segment_key(segment: Segment) -> tuple[int, int, int]:
+    return segment.summary.crc32, segment.first_id, len(segment.summary.position_ids)
+
+
 class ClosedPositions(MutableMapping[int, TradingPosition]):
     """All closed positions by id, in closing order: sealed segments first, then `recent`."""
 
@@ -170,6 +174,20 @@ class ClosedPositions(MutableMapping[int, TradingPosition]):
             self.add_segments([segment])
             sealed += len(oldest)
         return sealed
+
+    def reuse_decoded(self, other: ClosedPositions) -> int:
+        """Take over the already decoded positions of `other`'s identical segments (same
+        summary, checksum included); the count reused. For read-only copies of one state
+        decoded again after each save (the dashboard), so a save does not make them decode
+        the whole history again. Both then share those position objects: neither may change them."""
+        decoded = {_segment_key(s): s for s in other.segments if s.is_decoded}
+        reused = 0
+        for segment in self.segments:
+            source = decoded.get(_segment_key(segment))
+            if source is not None and not segment.is_decoded and source.summary == segment.summary:
+                segment._positions, segment._decode = source._positions, None
+                reused += 1
+        return reused
 
     def is_archived(self, position_id: int) -> bool:
         return position_id in self._index
