@@ -337,3 +337,57 @@ def test_simulate_rehearses_on_a_fork_and_leaves_chain_and_state_untouched(
     [position] = simulated.portfolio.open_positions.values()
     assert next(iter(position.trades.values())).status == "success"
     assert (web3.eth.get_transaction_count(address), web3.eth.block_number) == before
+
+
+def test_a_traded_cycle_reaches_discord_statsd_and_logstash_without_secrets(executor, tmp_path) -> None:
+    """The whole `start` process, its sinks pointed at loopback stand-ins for the outside world."""
+    from tests.standins import RecordingHttpServer, UdpListener, wait_until
+
+    discord, statsd, logstash = RecordingHttpServer(), UdpListener(), UdpListener()
+    token = "e2e-discord-token-not-for-logs"
+    try:
+        _not_near_a_minute_boundary()
+        result = executor(
+            BUY_ONCE,
+            "--run-single-cycle",
+            "--http-disabled",
+            "--discord-webhook-url",
+            f"{discord.url}/api/webhooks/1/{token}",
+            "--statsd-host",
+            "127.0.0.1",
+            "--statsd-port",
+            str(statsd.port),
+            "--logstash-server",
+            f"127.0.0.1:{logstash.port}",
+        )
+        assert result.returncode == 0, result.stderr
+        state = _load(tmp_path / "state.json")
+        [trade] = next(iter(state.portfolio.open_positions.values())).trades.values()
+        tx_hash = trade.blockchain_transactions[-1].tx_hash
+
+        # Discord: the start, the trade with its transaction, the stop (delivered before exit)
+        contents = discord.contents()
+        assert len(contents) >= 3, contents
+        trade_message = next(c for c in contents if "WETH-USDC" in c and tx_hash in c)
+        assert "buy" in trade_message.lower()
+        assert all(r.path == f"/api/webhooks/1/{token}" for r in discord.requests)
+        # statsd: the cycle and the trade counted
+        assert wait_until(lambda: "trade_executor.cycles_completed:1|c" in statsd.lines()), statsd.lines()
+        assert any(line.startswith("trade_executor.trades_succeeded:1|c") for line in statsd.lines())
+        # Logstash: the run's records, tagged with the strategy and, for the cycle, its number
+        assert wait_until(lambda: any(e.get("cycle") == 1 for e in logstash.events()))
+        assert all(e.get("strategy_id") for e in logstash.events())
+    finally:
+        for stand_in in (discord, statsd, logstash):
+            stand_in.close()
+
+    key = executor.wallet.key.to_0x_hex()
+    everything = [
+        *discord.contents(),
+        *statsd.lines(),
+        *map(str, logstash.events()),
+        result.stdout,
+        result.stderr,
+    ]
+    for secret in (key, key.removeprefix("0x"), token):
+        assert not any(secret in text for text in everything), f"a secret leaked: {secret[:6]}..."
