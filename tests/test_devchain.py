@@ -251,3 +251,57 @@ def test_demo_trades_live_and_exits_cleanly(tmp_path: Path) -> None:
 
     with JSONFileStore(tmp_path / "state/demo/demo.json", read_only=True) as store:
         assert store.load().cycle.completed_count == 1
+
+
+def test_demo_stops_cleanly_on_ctrl_c_after_trading(tmp_path: Path) -> None:
+    """What a user does with the README's first command: watch a cycle, then press Ctrl-C."""
+    import json
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tradeexecutor.cli.main import run; run()",
+            "demo",
+            "--http-port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 150
+        completed = 0
+        while completed < 1 and time.monotonic() < deadline and proc.poll() is None:
+            children |= _anvil_pids(parent=proc.pid)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+                    completed = json.loads(r.read()).get("completed_cycle") or 0
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert completed >= 1, "the demo never completed a cycle"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "Demo stopped" in stdout
+    assert "Traceback" not in stderr
+    assert children, "the demo never started anvil"
+    time.sleep(0.2)
+    assert not {p for p in children if _alive(p)}, "anvil orphaned after Ctrl-C"
+    from tradeexecutor.state.store import JSONFileStore
+
+    with JSONFileStore(tmp_path / "state/demo/demo.json", read_only=True) as store:
+        state = store.load()  # complete and valid after the interrupt
+    assert state.cycle.completed_count >= 1
