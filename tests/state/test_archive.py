@@ -7,7 +7,6 @@ everything a 100,000-position state does.
 from __future__ import annotations
 
 import datetime
-import zlib
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -20,11 +19,13 @@ from tests.state.factories import T0, USDC, WETH, WETH_USDC, hours, many_closed_
 from tests.state.strategies import states
 from tradeexecutor.execution import publish
 from tradeexecutor.state import archive
+from tradeexecutor.state.archive import SegmentSummary
 from tradeexecutor.state.errors import (
     ArchivedPositionError,
     IntegrityError,
     StateFileCorrupt,
     StateFormatError,
+    StateSaveRefused,
 )
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
 from tradeexecutor.state.integrity import check_integrity
@@ -135,9 +136,15 @@ def test_a_damaged_segment_fails_its_checksum_and_the_file_is_left_alone(tmp_pat
     assert path.read_bytes() == damaged
 
 
-def _edit_archive(data: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+def _edit_archive(data: bytes, edit, *, reseal: bool = True) -> bytes:  # type: ignore[no-untyped-def]
+    """Edit the archive's summaries as plain JSON; `reseal` recomputes their checksums, as a
+    buggy writer would, so that only the integrity check or the first read can notice."""
     document = msgspec.json.decode(data)
     edit(document["archive"])
+    if reseal:
+        for record in document["archive"]:
+            summary = SegmentSummary(**{k: v for k, v in record.items() if k != "positions"})
+            record["crc32"] = archive.checksum(summary, msgspec.json.encode(record["positions"]))
     return msgspec.json.encode(document)
 
 
@@ -158,10 +165,8 @@ def test_a_summary_that_disagrees_with_its_positions_is_found_when_they_are_read
         ids = segments[0]["trade_ids"]
         ids[0], ids[1] = ids[1], ids[0]
 
-    loaded = decode_state(_edit_archive(data, swap))  # the bytes are intact: CRC passes
-    with pytest.raises(
-        StateFormatError, match=r"positions #1\.\.#5 does not hold the trades its summary lists"
-    ):
+    loaded = decode_state(_edit_archive(data, swap))  # checksums recomputed: they pass
+    with pytest.raises(StateFormatError, match=r"positions #1\.\.#5 does not match its summary"):
         loaded.portfolio.closed_positions[2]
 
 
@@ -173,12 +178,48 @@ def test_a_position_both_archived_and_recent_fails_the_integrity_check() -> None
         check_integrity(decode_state(msgspec.json.encode(document)))
 
 
-def test_segment_checksums_cover_exactly_the_positions_bytes() -> None:
+def test_segment_checksums_cover_the_summary_and_the_positions_bytes() -> None:
     _, data = archived_state()
     document = msgspec.json.decode(data)
-    for raw_segment in document["archive"]:
-        positions = msgspec.json.encode(raw_segment["positions"])
-        assert zlib.crc32(positions) == raw_segment["crc32"]
+    for record in document["archive"]:
+        summary = SegmentSummary(**{k: v for k, v in record.items() if k != "positions"})
+        assert archive.checksum(summary, msgspec.json.encode(record["positions"])) == record["crc32"]
+
+    def inflate_profit(segments: list) -> None:  # a damaged summary, not resealed
+        segments[0]["realised_profit"] = "9" + segments[0]["realised_profit"]
+
+    with pytest.raises(StateFormatError, match=r"positions #1\.\.#5 fails its checksum"):
+        decode_state(_edit_archive(data, inflate_profit, reseal=False))
+
+
+def test_a_pretty_printed_file_still_loads_but_a_changed_archived_position_does_not() -> None:
+    state, data = archived_state()
+    pretty = msgspec.json.format(data, indent=2)
+    loaded = decode_state(pretty)
+    assert loaded == state
+    assert encode_state(loaded) == data  # written back exactly as the executor writes it
+
+    document = msgspec.json.decode(data)
+    document["archive"][1]["positions"]["7"]["notes"] = "changed by hand"
+    with pytest.raises(
+        StateFormatError, match=r"positions #6\.\.#10 fails its checksum: its contents changed"
+    ):
+        decode_state(msgspec.json.format(msgspec.json.encode(document), indent=2))
+
+
+def test_a_closed_position_edited_in_memory_is_not_archived(tmp_path: Path) -> None:
+    """The save check skips closed positions it verified before; sealing checks them again."""
+    state = many_closed_positions(7)  # one short of sealing
+    path = tmp_path / "state.json"
+    with JSONFileStore(path) as store:
+        store.create(state)
+        state.portfolio.closed_positions[2].quantity_adjustment_raw = 7  # behind the State's back
+        state.portfolio.closed_positions[8] = many_closed_positions(8).portfolio.closed_positions[8]
+        state.portfolio.next_position_id, state.portfolio.next_trade_id = 9, 17
+        before = path.read_bytes()
+        with pytest.raises(StateSaveRefused, match="closed position #2, which still holds 7 raw units"):
+            store.save(state)
+    assert path.read_bytes() == before
 
 
 def test_figures_from_summaries_match_a_full_read() -> None:

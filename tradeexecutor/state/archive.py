@@ -8,14 +8,18 @@ every save encoded all of them again. Here closed positions live in two places:
 - `segments`: sealed `Segment`s of SEGMENT_SIZE older positions each. A segment keeps the
   exact bytes it was written as (every later save writes them verbatim) and a summary: its
   position and trade ids, the newest trade's plan time, the realised profit of its
-  positions and a CRC-32 of the bytes. A load checks the CRC and builds the segment's
-  positions only when something reads them.
+  positions and a CRC-32 of the summary and the bytes. A load checks the CRC and builds the
+  segment's positions only when something reads them, comparing them with the summary then.
+  (A file that was only reformatted, e.g. pretty-printed, fails the CRC over its bytes; the
+  loader then decodes the segment, re-encodes it as the executor writes it and checks the
+  CRC of that, so only a change of content is refused.)
 
 A save seals the oldest SEGMENT_SIZE recent positions once `recent` holds SEGMENT_SIZE +
 KEEP_RECENT of them, so positions that just closed (which an audit may still book drift
 against) stay editable objects for a while. A sealed position is history: it can be read
 but never replaced or removed (`ArchivedPositionError`), and an in-place edit of one is not
-saved; State operations refuse to book anything on it.
+saved; State operations refuse to book anything on it. Sealing checks once more that each
+position is a proper closed one, since nothing checks an archived position's content again.
 
 `ClosedPositions` is a MutableMapping over both, in closing order, so callers treat it like
 the dict it replaced; key lookups, `in`, `len` and iterating ids never decode a segment.
@@ -32,7 +36,7 @@ from typing import Any
 
 import msgspec
 
-from tradeexecutor.state.errors import ArchivedPositionError, StateFormatError
+from tradeexecutor.state.errors import ArchivedPositionError, IntegrityError, StateFormatError
 from tradeexecutor.state.position import PositionStatus, TradingPosition
 from tradeexecutor.state.time import UTCDateTime
 
@@ -50,7 +54,7 @@ class SegmentSummary(msgspec.Struct, kw_only=True, frozen=True):
     trade_ids: list[int]
     last_planned_at: UTCDateTime  # the newest plan time of any of its trades
     realised_profit: Decimal  # sum over its positions, in reserve currency
-    crc32: int  # of the positions' bytes
+    crc32: int  # of the summary (this field as 0) and the positions' bytes: see checksum()
 
 
 class Segment:
@@ -94,35 +98,77 @@ class Segment:
                 positions = self._decode(self.raw)
             except StateFormatError as e:
                 raise StateFormatError(f"{self.describe()} cannot be read: {e}") from None
-            self._check(positions)
+            self.verify(positions)
             self._positions, self._decode = positions, None
         return positions
 
     def describe(self) -> str:
         return f"the archived segment of positions #{self.first_id}..#{self.last_id}"
 
-    def _check(self, positions: Positions) -> None:
-        """The bytes passed their CRC, so a mismatch here means a summary written by hand."""
-        if list(positions) != self.summary.position_ids:
-            raise StateFormatError(f"{self.describe()} does not hold the positions its summary lists")
-        if [t for p in positions.values() for t in p.trades] != self.summary.trade_ids:
-            raise StateFormatError(f"{self.describe()} does not hold the trades its summary lists")
-        for pid, position in positions.items():
-            if position.position_id != pid or position.status != PositionStatus.closed:
-                raise StateFormatError(f"{self.describe()} holds position #{pid}, which is not closed")
+    def verify(self, positions: Positions) -> None:
+        """Positions read from the file are closed positions, exactly as summarised.
+
+        The checksum passed, so a mismatch means a file written by hand or by a bug."""
+        problem = closed_position_problem(positions)
+        if problem is not None:
+            raise StateFormatError(f"{self.describe()} {problem}")
+        if _content(summarise(positions)) != _content(self.summary):
+            raise StateFormatError(f"{self.describe()} does not match its summary (ids, plan time or profit)")
 
 
-def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:
-    """A new segment of these (already integrity-checked) closed positions."""
-    raw = encode(positions)
+def closed_position_problem(positions: Positions) -> str | None:
+    """Why these cannot be archived as closed positions, or None: what the integrity check
+    requires of a closed position, checked once more because an archived one is never
+    checked again."""
+    for pid, position in positions.items():
+        if position.position_id != pid:
+            return f"holds position #{position.position_id} under id {pid}"
+        if position.status != PositionStatus.closed:
+            return f"holds position #{pid}, which is {position.status}, not closed"
+        if position.quantity_raw:
+            return f"holds closed position #{pid}, which still holds {position.quantity_raw} raw units"
+        for tid, trade in position.trades.items():
+            if trade.trade_id != tid or trade.position_id != pid:
+                return f"holds trade #{trade.trade_id} under id {tid} of position #{pid}"
+            if trade.is_pending:
+                return f"holds closed position #{pid}, whose trade #{tid} is pending"
+            if trade.pair != position.pair:
+                return f"holds trade #{tid}, which is not on its position #{pid}'s pair"
+    return None
+
+
+def summarise(positions: Positions) -> SegmentSummary:
+    """The summary of these positions, without its checksum (0)."""
     trades = [t for p in positions.values() for t in p.trades.values()]
-    summary = SegmentSummary(
+    return SegmentSummary(
         position_ids=list(positions),
         trade_ids=[t.trade_id for t in trades],
         last_planned_at=max((t.planned_at for t in trades), default=_EPOCH),
         realised_profit=sum((p.realised_profit() for p in positions.values()), Decimal(0)),
-        crc32=zlib.crc32(raw),
+        crc32=0,
     )
+
+
+def checksum(summary: SegmentSummary, raw: bytes | memoryview | msgspec.Raw) -> int:
+    """CRC-32 of the summary (its checksum field as 0) followed by the positions' bytes."""
+    return zlib.crc32(raw, zlib.crc32(_SUMMARY_ENCODER.encode(_content(summary))))
+
+
+def _content(summary: SegmentSummary) -> SegmentSummary:
+    return msgspec.structs.replace(summary, crc32=0) if summary.crc32 else summary
+
+
+_SUMMARY_ENCODER = msgspec.json.Encoder()
+
+
+def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:
+    """A new segment of these closed positions; IntegrityError if one is not fit to archive."""
+    problem = closed_position_problem(positions)
+    if problem is not None:
+        raise IntegrityError(f"the segment about to be archived {problem}")
+    raw = encode(positions)
+    summary = summarise(positions)
+    summary = msgspec.structs.replace(summary, crc32=checksum(summary, raw))
     return Segment(summary, raw, positions=positions)
 
 

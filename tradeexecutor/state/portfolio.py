@@ -96,6 +96,8 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
     def newest_trades(self, limit: int) -> list[TradeExecution]:
         """The `limit` trades with the highest ids, highest first, decoding as little of the
         archive as it can: a segment is only read while it may hold one of them."""
+        if limit <= 0:
+            return []
         trades = [
             t
             for p in chain(

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import gc
 import re
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import msgspec
 
-from tradeexecutor.state.archive import Positions, Segment, SegmentSummary
+from tradeexecutor.state.archive import Positions, Segment, SegmentSummary, checksum
 from tradeexecutor.state.errors import SchemaTooNew, StateFormatError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
 from tradeexecutor.state.ledger import Ledger
@@ -174,6 +173,13 @@ def identifier_tables(state: State) -> IdentifierTables:
     return closed.encoding_tables
 
 
+def seal_due(state: State) -> int:
+    """Archive the recent closed positions that are due (archive.py); IntegrityError if one of
+    them is not fit to be archived. The number sealed."""
+    encoder = msgspec.json.Encoder(enc_hook=identifier_tables(state).__getitem__)
+    return state.portfolio.closed.seal_full_segments(encoder.encode)
+
+
 def encode_state_chunks(state: State) -> Iterator[bytes]:
     """The file contents in pieces, so the store can write (and fsync) while encoding goes on.
 
@@ -193,7 +199,7 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
     portfolio, ledger = state.portfolio, state.ledger
     closed = portfolio.closed
     encoder = msgspec.json.Encoder(enc_hook=tables.__getitem__)
-    closed.seal_full_segments(encoder.encode)
+    closed.seal_full_segments(encoder.encode)  # the store has done it already (seal_due)
     for holding in portfolio.reserves.values():
         tables[holding.asset]
     for asset in ledger.assets.values():
@@ -446,8 +452,9 @@ def _decode_body(head: _Head) -> State:
     except msgspec.MsgspecError as e:
         raise StateFormatError(_describe(e, "state")) from None
     closed = state.portfolio.closed
-    closed.encoding_tables = _reopen_tables(assets, pairs)
-    closed.add_segments(_read_archive(head.archive, dec_hook))
+    closed.encoding_tables = tables = _reopen_tables(assets, pairs)
+    canonical = msgspec.json.Encoder(enc_hook=tables.__getitem__)
+    closed.add_segments(_read_archive(head.archive, dec_hook, canonical))
     return state
 
 
@@ -465,7 +472,9 @@ def _reopen_tables(assets: list[AssetIdentifier], pairs: list[TradingPairIdentif
     return tables
 
 
-def _read_archive(records: list[_SegmentRecord], dec_hook: Callable[[type, Any], Any]) -> list[Segment]:
+def _read_archive(
+    records: list[_SegmentRecord], dec_hook: Callable[[type, Any], Any], canonical: msgspec.json.Encoder
+) -> list[Segment]:
     """Archived segments with their checksums verified; positions stay bytes until read."""
     positions_decoder = msgspec.json.Decoder(dict[int, TradingPosition], dec_hook=dec_hook)
 
@@ -481,11 +490,34 @@ def _read_archive(records: list[_SegmentRecord], dec_hook: Callable[[type, Any],
         if not record.position_ids:
             raise StateFormatError(f"archived segment {i} lists no positions")
         summary = SegmentSummary(**{name: getattr(record, name) for name in SegmentSummary.__struct_fields__})
-        segment = Segment(summary, record.positions, decode=decode)
-        if zlib.crc32(record.positions) != record.crc32:
-            raise StateFormatError(f"{segment.describe()} fails its checksum: its bytes were damaged")
-        segments.append(segment)
+        if checksum(summary, record.positions) == record.crc32:
+            segments.append(Segment(summary, record.positions, decode=decode))
+        else:
+            segments.append(_reformatted_segment(summary, record.positions, decode, canonical))
     return segments
+
+
+def _reformatted_segment(
+    summary: SegmentSummary,
+    raw: msgspec.Raw,
+    decode: Callable[[msgspec.Raw], Positions],
+    canonical: msgspec.json.Encoder,
+) -> Segment:
+    """A segment whose bytes are not as the executor wrote them: accepted only if re-encoding
+    its positions gives bytes that pass the checksum (the file was reformatted, not changed)."""
+    segment = Segment(summary, raw, decode=decode)
+    try:
+        positions = decode(raw)
+    except StateFormatError as e:
+        raise StateFormatError(f"{segment.describe()} fails its checksum and cannot be read ({e})") from None
+    again = canonical.encode(positions)
+    if checksum(summary, again) != summary.crc32:
+        raise StateFormatError(
+            f"{segment.describe()} fails its checksum: its contents changed after it was archived"
+        )
+    segment = Segment(summary, again, positions=positions)
+    segment.verify(positions)
+    return segment
 
 
 def _migrate(data: bytes | memoryview, found: int, target: int, migrations: Mapping[int, Migration]) -> bytes:

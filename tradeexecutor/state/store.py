@@ -52,6 +52,7 @@ from tradeexecutor.state.serialisation import (
     TablesChanged,
     decode_state,
     encode_state_chunks,
+    seal_due,
 )
 from tradeexecutor.state.snapshot import SavedSnapshot
 from tradeexecutor.state.state import State
@@ -266,6 +267,7 @@ class JSONFileStore:
     def _check_before_save(self, state: State) -> None:
         try:
             self._checker.check(state)
+            seal_due(state)  # archives old closed positions, checking each once more
         except IntegrityError as e:
             raise StateSaveRefused(
                 f"Refusing to save the state file {self.path}: {e}; nothing was written.", str(self.path)
