@@ -46,7 +46,7 @@ class DashboardConfig:
 class StateCache:
     """The State decoded from the last saved bytes, once per save, shared read-only by requests.
 
-    Archived closed positions that the previous save's copy already built are taken over
+    Archived closed positions and ledger rows that the previous save's copy already built are taken over
     rather than decoded again (state/archive.py), so a page listing the whole history costs
     the full decode once, not after every save."""
 
@@ -70,6 +70,7 @@ class StateCache:
                 state = decode_state(saved.data)
                 if previous is not None:  # archived history already built for the last save
                     state.portfolio.closed.reuse_decoded(previous.portfolio.closed)
+                    state.ledger.rows.reuse_decoded(previous.ledger.rows)
                 self._entry = (saved, state)
             return state
 

@@ -112,7 +112,7 @@ class Segment:
         problem = closed_position_problem(positions)
         if problem is not None:
             raise StateFormatError(f"{self.describe()} {problem}")
-        if _content(summarise(positions)) != _content(self.summary):
+        if content_of(summarise(positions)) != content_of(self.summary):
             raise StateFormatError(f"{self.describe()} does not match its summary (ids, plan time or profit)")
 
 
@@ -149,12 +149,13 @@ def summarise(positions: Positions) -> SegmentSummary:
     )
 
 
-def checksum(summary: SegmentSummary, raw: bytes | memoryview | msgspec.Raw) -> int:
-    """CRC-32 of the summary (its checksum field as 0) followed by the positions' bytes."""
-    return zlib.crc32(raw, zlib.crc32(_SUMMARY_ENCODER.encode(_content(summary))))
+def checksum(summary: Any, raw: bytes | memoryview | msgspec.Raw) -> int:
+    """CRC-32 of a summary (its `crc32` field as 0) followed by the archived bytes."""
+    return zlib.crc32(raw, zlib.crc32(_SUMMARY_ENCODER.encode(content_of(summary))))
 
 
-def _content(summary: SegmentSummary) -> SegmentSummary:
+def content_of(summary: Any) -> Any:
+    """The summary without its checksum, for comparing a summary with recomputed content."""
     return msgspec.structs.replace(summary, crc32=0) if summary.crc32 else summary
 
 

@@ -37,6 +37,7 @@ from operator import attrgetter
 from tradeexecutor.state.archive import ClosedPositions, Segment
 from tradeexecutor.state.errors import IntegrityError
 from tradeexecutor.state.ledger import LedgerEntry
+from tradeexecutor.state.ledger_archive import LedgerChunk
 from tradeexecutor.state.portfolio import Portfolio
 from tradeexecutor.state.position import PositionStatus, TradingPosition
 from tradeexecutor.state.state import State
@@ -80,8 +81,10 @@ class IntegrityChecker:
         self._sealed_trade_ids: set[int] = set()
         self._sealed_max_trade_id = 0
         self._sealed_max_position_id = 0
-        self._ledger_count = 0
-        self._ledger_last: LedgerEntry | None = None
+        self._ledger_chunks: list[LedgerChunk] = []  # archived chunks verified, in order
+        self._ledger_count = 0  # recent rows verified
+        self._ledger_last: LedgerEntry | None = None  # the last of them
+        self._ledger_last_id = 0
         self._ledger_totals: dict[str, int] = {}
 
     def check(self, state: State, *, timestamps_verified: bool = False) -> None:
@@ -189,7 +192,9 @@ class IntegrityChecker:
         if not timestamps_verified:
             _check_timestamps(portfolio, trades)
 
-        ledger_count, ledger_last, totals = self._check_ledger(state, trade_id_set | archived_trade_ids)
+        ledger_count, ledger_last, totals, ledger_last_id = self._check_ledger(
+            state, trade_id_set | archived_trade_ids
+        )
         _compare_balances(state, held, totals)
 
         # Everything passed: remember what was verified.
@@ -203,6 +208,7 @@ class IntegrityChecker:
         self._sealed_max_trade_id = max(self._sealed_max_trade_id, max(sealed_trades, default=0))
         self._sealed_max_position_id = max(self._sealed_max_position_id, max(sealed, default=0))
         self._ledger_count, self._ledger_last, self._ledger_totals = ledger_count, ledger_last, totals
+        self._ledger_last_id, self._ledger_chunks = ledger_last_id, list(state.ledger.rows.chunks)
 
     def _check_new_segments(self, closed: ClosedPositions) -> list[Segment]:
         """Archived segments not verified yet; the verified ones must still be there, in order."""
@@ -214,23 +220,48 @@ class IntegrityChecker:
 
     def _check_ledger(
         self, state: State, trade_ids: set[int]
-    ) -> tuple[int, LedgerEntry | None, dict[str, int]]:
+    ) -> tuple[int, LedgerEntry | None, dict[str, int], int]:
+        """(recent rows verified, the last of them, sums per asset, last entry id)."""
         ledger = state.ledger
         for key, asset in ledger.assets.items():
             if asset.key != key:
                 raise IntegrityError(f"the ledger lists {asset.symbol} under the key {key}")
-        entries = ledger.entries
-        start = self._ledger_count
-        if start and (start > len(entries) or entries[start - 1] is not self._ledger_last):
+        rows = ledger.rows
+        chunks, verified = rows.chunks, self._ledger_chunks
+        if len(chunks) < len(verified) or any(a is not b for a, b in zip(verified, chunks, strict=False)):
             raise _CacheStale
-        previous_id = self._ledger_last.entry_id if self._ledger_last is not None else 0
-        new = entries[start:] if start else entries
+        new_chunks = chunks[len(verified) :]
+        recent = rows.recent
+        start = self._ledger_count
+        if new_chunks and (start or verified):
+            raise _CacheStale  # rows moved from recent into a new chunk: count them afresh
+        if start and (start > len(recent) or recent[start - 1] is not self._ledger_last):
+            raise _CacheStale
+        new = recent[start:] if start else recent
+
+        totals = dict.fromkeys(ledger.assets, 0)
+        totals.update(self._ledger_totals)
+        last_id = self._ledger_last_id
+        referenced_trades: set[int | None] = set()
+        referenced_positions: set[int | None] = set()
+        for chunk in new_chunks:  # checked through their summaries (ledger_archive.py)
+            summary = chunk.summary
+            if summary.first_id <= last_id:
+                raise IntegrityError(
+                    f"ledger entry #{summary.first_id} comes after entry #{last_id}: ids must increase"
+                )
+            if summary.count < 1 or summary.last_id < summary.first_id:
+                raise IntegrityError(f"{chunk.describe()} lists an impossible id range")
+            last_id = summary.last_id
+            for key, amount in summary.totals.items():
+                if key not in totals:
+                    raise IntegrityError(f"a ledger entry moves {key}, an asset the ledger does not list")
+                totals[key] += amount
+            referenced_trades.update(summary.trade_ids)
+            referenced_positions.update(summary.position_ids)
 
         # One Python pass for order and sums measured faster (0.07 s for 600,000 rows) than
         # C-level passes per column and per asset (0.17 s).
-        totals = dict.fromkeys(ledger.assets, 0)
-        totals.update(self._ledger_totals)
-        last_id = previous_id
         try:
             for entry in new:
                 entry_id = entry.entry_id
@@ -250,13 +281,13 @@ class IntegrityChecker:
                 f"ledger entry #{last_id} exists but the next entry id is {ledger.next_entry_id}"
             )
 
-        referenced_trades = set(map(_entry_trade, new))
+        referenced_trades.update(map(_entry_trade, new))
         referenced_trades.discard(None)
         missing = referenced_trades - trade_ids - self._sealed_trade_ids
         if missing:
             raise IntegrityError(f"the ledger refers to trade #{min(missing)}, which no position holds")
         portfolio = state.portfolio
-        referenced_positions = set(map(_entry_position, new))
+        referenced_positions.update(map(_entry_position, new))
         referenced_positions.discard(None)
         closed = portfolio.closed
         missing = (
@@ -268,7 +299,7 @@ class IntegrityChecker:
         )
         if missing:
             raise IntegrityError(f"the ledger refers to position #{min(missing)}, which does not exist")
-        return len(entries), (entries[-1] if entries else None), totals
+        return len(recent), (recent[-1] if recent else None), totals, last_id
 
 
 class _CacheStale(Exception):

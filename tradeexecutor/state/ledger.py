@@ -9,48 +9,36 @@ Amounts are raw integers in the token's units; there are no floats here.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
-from enum import StrEnum
+from collections.abc import MutableSequence
 
 import msgspec
 
 from tradeexecutor.state.identifiers import AssetIdentifier
-from tradeexecutor.state.time import UTCDateTime, require_utc
+from tradeexecutor.state.ledger_archive import LedgerEntries
+from tradeexecutor.state.ledger_entry import LedgerEntry, LedgerKind
+from tradeexecutor.state.time import require_utc
+
+__all__ = ["Ledger", "LedgerEntry", "LedgerKind"]
 
 
-class LedgerKind(StrEnum):
-    trade = "trade"  # a fill moved tokens in or out
-    gas_fee = "gas_fee"  # native token spent on a transaction
-    deposit = "deposit"  # tokens arrived from outside the executor
-    withdrawal = "withdrawal"  # tokens left to outside the executor
-    drift = "drift"  # a small correction found by an audit, with its reason
-
-
-class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False):
-    """One row of the journal; written as a JSON array (field order below) because a
-    long-running executor has hundreds of thousands of them and the keys would be most
-    of their size. Only append fields at the end: the position is the format.
-
-    It holds only scalars, so it can never be part of a reference cycle: `gc=False` keeps
-    the garbage collector from scanning the many of these a long run accumulates."""
-
-    entry_id: int
-    kind: LedgerKind
-    asset_key: str  # AssetIdentifier.key
-    amount_raw: int  # signed: + into the wallet, - out of it
-    at: UTCDateTime
-    trade_id: int | None = None
-    position_id: int | None = None
-    tx_hash: str | None = None
-    reason: str = ""
-
-
-class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
-    """`dict=True` leaves room for the serialiser's cache of encoded rows (never saved)."""
+class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`entries` is decoded as a list and wrapped into LedgerEntries, which archives old
+    rows (ledger_archive.py)."""
 
     next_entry_id: int = 1
     assets: dict[str, AssetIdentifier] = msgspec.field(default_factory=dict)
-    entries: list[LedgerEntry] = msgspec.field(default_factory=list)
+    entries: MutableSequence[LedgerEntry] = msgspec.field(default_factory=LedgerEntries)
+
+    def __post_init__(self) -> None:
+        if type(self.entries) is list:
+            self.entries = LedgerEntries(self.entries)
+
+    @property
+    def rows(self) -> LedgerEntries:
+        """`entries` with its archive-aware methods."""
+        entries = self.entries
+        assert isinstance(entries, LedgerEntries)
+        return entries
 
     def append(
         self,
@@ -84,14 +72,15 @@ class Ledger(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
         return entry
 
     def balances(self) -> dict[str, int]:
-        """Sum of entries per asset key."""
-        totals: dict[str, int] = defaultdict(int)
-        for e in self.entries:
-            totals[e.asset_key] += e.amount_raw
-        return dict(totals)
+        """Sum of entries per asset key (archived rows from their chunks' summaries)."""
+        rows = self.rows
+        totals = dict(rows.archived_totals())
+        for e in rows.recent:
+            totals[e.asset_key] = totals.get(e.asset_key, 0) + e.amount_raw
+        return totals
 
     def balance(self, asset_key: str) -> int:
-        return sum(e.amount_raw for e in self.entries if e.asset_key == asset_key)
+        return self.balances().get(asset_key, 0)
 
     def entries_for(self, asset_key: str) -> list[LedgerEntry]:
         return [e for e in self.entries if e.asset_key == asset_key]

@@ -37,7 +37,8 @@ import msgspec
 from tradeexecutor.state.archive import Positions, Segment, SegmentSummary, checksum
 from tradeexecutor.state.errors import SchemaTooNew, StateFormatError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
-from tradeexecutor.state.ledger import Ledger
+from tradeexecutor.state.ledger_archive import ChunkSummary, LedgerChunk, Rows
+from tradeexecutor.state.ledger_entry import LedgerEntry
 from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.state import State
 
@@ -92,6 +93,10 @@ class _SegmentRecord(SegmentSummary, kw_only=True, frozen=True):
     positions: msgspec.Raw  # a JSON object: position id -> position
 
 
+class _ChunkRecord(ChunkSummary, kw_only=True, frozen=True):
+    entries: msgspec.Raw  # a JSON array of ledger rows
+
+
 class _Head(msgspec.Struct, kw_only=True):
     """Read first and loosely: the version decides how the rest may be read."""
 
@@ -99,6 +104,7 @@ class _Head(msgspec.Struct, kw_only=True):
     assets: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
     pairs: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
     archive: list[_SegmentRecord] = msgspec.field(default_factory=list)
+    ledger_archive: list[_ChunkRecord] = msgspec.field(default_factory=list)
     state: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
 
 
@@ -174,32 +180,36 @@ def identifier_tables(state: State) -> IdentifierTables:
 
 
 def seal_due(state: State) -> int:
-    """Archive the recent closed positions that are due (archive.py); IntegrityError if one of
-    them is not fit to be archived. The number sealed."""
+    """Archive the recent closed positions and ledger rows that are due (archive.py,
+    ledger_archive.py); IntegrityError if one is not fit to be archived. The number sealed."""
     encoder = msgspec.json.Encoder(enc_hook=identifier_tables(state).__getitem__)
-    return state.portfolio.closed.seal_full_segments(encoder.encode)
+    positions = state.portfolio.closed.seal_full_segments(encoder.encode)
+    return positions + state.ledger.rows.seal_full_chunks(_PLAIN.encode)
+
+
+_PLAIN = msgspec.json.Encoder()
 
 
 def encode_state_chunks(state: State) -> Iterator[bytes]:
     """The file contents in pieces, so the store can write (and fsync) while encoding goes on.
 
-    First the recent closed positions that are due are sealed into archive segments (whose
-    bytes every later save reuses). The identifier tables come first in the file but are
+    First the recent closed positions and ledger rows that are due are sealed into the
+    archive (whose bytes every later save reuses). The identifier tables come first in the file but are
     filled while encoding, so identifiers are collected up front from the places they live
     (reserves, ledger assets, position pairs). A trade whose pair or reserve currency is equal
     to one of those resolves to the same index; an identifier found nowhere else raises
     TablesChanged at the end, and the caller starts again: the tables then hold it.
 
-    Recent closed positions and ledger rows (the rest of a large state) are encoded in
-    chunks: the state is encoded once with a NUL byte standing in for each of them (a NUL
-    cannot occur in msgspec output: strings escape control characters), then split there.
-    Full ledger chunks are encoded once and reused while their rows stay the same.
+    Recent closed positions and ledger rows are encoded in chunks: the state is encoded once
+    with a NUL byte standing in for each of them (a NUL cannot occur in msgspec output:
+    strings escape control characters), then split there. Archived segments and ledger
+    chunks are written as the bytes they were sealed as.
     """
     tables = identifier_tables(state)
     portfolio, ledger = state.portfolio, state.ledger
     closed = portfolio.closed
     encoder = msgspec.json.Encoder(enc_hook=tables.__getitem__)
-    closed.seal_full_segments(encoder.encode)  # the store has done it already (seal_due)
+    seal_due(state)  # the store has done it already, after its integrity check
     for holding in portfolio.reserves.values():
         tables[holding.asset]
     for asset in ledger.assets.values():
@@ -209,13 +219,14 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
             tables[position.pair]
     known = (len(tables.assets), len(tables.pairs))
 
-    recent, entries = closed.recent, ledger.entries
+    recent, rows = closed.recent, ledger.rows
+    entries = rows.recent
     shell = msgspec.structs.replace(
         state,
         portfolio=msgspec.structs.replace(
             portfolio, closed_positions=msgspec.Raw(b"\x00" if recent else b"{}")
         ),
-        ledger=msgspec.structs.replace(ledger, entries=msgspec.Raw(b"\x00")) if entries else ledger,
+        ledger=msgspec.structs.replace(ledger, entries=msgspec.Raw(b"\x00" if entries else b"[]")),
     )
     pieces = encoder.encode(shell).split(b"\x00")
 
@@ -228,14 +239,22 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
             plain.encode(tables.assets),
             b',"pairs":',
             plain.encode(tables.pairs),
-            b',"archive":[' if closed.segments else b"",
         )
     )
-    for i, segment in enumerate(closed.segments):
-        yield _segment_head(segment, plain, first=i == 0)
-        yield segment.raw
-        yield b"}"
-    yield b"]" if closed.segments else b""
+    if closed.segments:
+        yield b',"archive":['
+        for i, segment in enumerate(closed.segments):
+            yield _archived_head(segment.summary, b',"positions":', plain, first=i == 0)
+            yield segment.raw
+            yield b"}"
+        yield b"]"
+    if rows.chunks:
+        yield b',"ledger_archive":['
+        for i, chunk in enumerate(rows.chunks):
+            yield _archived_head(chunk.summary, b',"entries":', plain, first=i == 0)
+            yield chunk.raw
+            yield b"}"
+        yield b"]"
     yield b',"state":' + pieces[0]
     rest = iter(pieces[1:])
     if recent:
@@ -248,7 +267,9 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
         yield next(rest)
     if entries:
         yield b"["
-        yield from _ledger_chunks(ledger, plain)
+        for start in range(0, len(entries), ENTRIES_PER_CHUNK):
+            chunk = plain.encode(entries[start : start + ENTRIES_PER_CHUNK])
+            yield chunk[1:-1] if start == 0 else b"," + chunk[1:-1]
         yield b"]"
         yield next(rest)
     yield b"}"
@@ -256,30 +277,10 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
         raise TablesChanged
 
 
-def _segment_head(segment: Segment, plain: msgspec.json.Encoder, *, first: bool) -> bytes:
-    """`{<summary fields>,"positions":` (with a leading comma after the first segment)."""
-    head = plain.encode(segment.summary)[:-1] + b',"positions":'
+def _archived_head(summary: Any, key: bytes, plain: msgspec.json.Encoder, *, first: bool) -> bytes:
+    """`{<summary fields>,"<key>":` (with a leading comma after the first record)."""
+    head = plain.encode(summary)[:-1] + key
     return head if first else b"," + head
-
-
-def _ledger_chunks(ledger: Ledger, plain: msgspec.json.Encoder) -> Iterator[bytes]:
-    """The ledger rows, comma-separated, in chunks; full chunks come from the ledger's cache.
-
-    Rows are frozen and only ever appended, so a full chunk whose last row is still the same
-    object encodes to the same bytes (the integrity checker relies on the same fact)."""
-    entries = ledger.entries
-    cache: list[tuple[Any, bytes]] = ledger.__dict__.setdefault("_encoded_chunks", [])
-    for n, start in enumerate(range(0, len(entries), ENTRIES_PER_CHUNK)):
-        end = min(start + ENTRIES_PER_CHUNK, len(entries))
-        last = entries[end - 1]
-        if n < len(cache) and cache[n][0] is last:
-            body = cache[n][1]
-        else:
-            body = plain.encode(entries[start:end])[1:-1]
-            if end - start == ENTRIES_PER_CHUNK:
-                del cache[n:]
-                cache.append((last, body))
-        yield body if start == 0 else b"," + body
 
 
 def inline_identifiers(obj: Any) -> Any:
@@ -340,7 +341,11 @@ def _split_canonical(data: bytes | memoryview) -> _Head | None:
     if match is None:
         return None
     pairs_at = raw.find(b',"pairs":', match.end())
-    if raw.find(b',"archive":[', pairs_at, pairs_at + _TABLES_SPAN) >= 0:
+    span = pairs_at + _TABLES_SPAN
+    if (
+        raw.find(b',"archive":[', pairs_at, span) >= 0
+        or raw.find(b',"ledger_archive":[', pairs_at, span) >= 0
+    ):
         return None  # the archive follows the small tables: its summaries need parsing anyway
     state_at = raw.find(b',"state":', pairs_at)
     end = len(raw.rstrip())
@@ -457,7 +462,43 @@ def _decode_body(head: _Head) -> State:
     closed.encoding_tables = tables = _reopen_tables(assets, pairs)
     canonical = msgspec.json.Encoder(enc_hook=tables.__getitem__)
     closed.add_segments(_read_archive(head.archive, dec_hook, canonical))
+    state.ledger.rows.add_chunks(_read_ledger_archive(head.ledger_archive))
     return state
+
+
+_ROWS_DECODER = msgspec.json.Decoder(list[LedgerEntry])
+
+
+def _decode_rows(raw: bytes | memoryview | msgspec.Raw) -> Rows:
+    try:
+        with _gc_paused():
+            return _ROWS_DECODER.decode(raw)
+    except msgspec.MsgspecError as e:
+        raise StateFormatError(_describe(e)) from None
+
+
+def _read_ledger_archive(records: list[_ChunkRecord]) -> list[LedgerChunk]:
+    """Archived ledger chunks with their checksums verified (see _read_archive)."""
+    chunks = []
+    for record in records:
+        summary = ChunkSummary(**{name: getattr(record, name) for name in ChunkSummary.__struct_fields__})
+        chunk = LedgerChunk(summary, record.entries, decode=_decode_rows)
+        if checksum(summary, record.entries) != record.crc32:
+            try:
+                rows = _decode_rows(record.entries)
+            except StateFormatError as e:
+                raise StateFormatError(
+                    f"{chunk.describe()} fails its checksum and cannot be read ({e})"
+                ) from None
+            again = _PLAIN.encode(rows)
+            if checksum(summary, again) != summary.crc32:
+                raise StateFormatError(
+                    f"{chunk.describe()} fails its checksum: its contents changed after it was archived"
+                )
+            chunk = LedgerChunk(summary, again, rows=rows)
+            chunk.verify(rows)
+        chunks.append(chunk)
+    return chunks
 
 
 def _reopen_tables(assets: list[AssetIdentifier], pairs: list[TradingPairIdentifier]) -> IdentifierTables:
