@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from decimal import Decimal
 from itertools import chain, islice
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -44,7 +44,7 @@ SEGMENT_SIZE = 1_000
 KEEP_RECENT = 1_000
 
 Positions = dict[int, TradingPosition]
-SegmentDecoder = Callable[[bytes | memoryview | msgspec.Raw], Positions]
+T = TypeVar("T")
 
 
 class SegmentSummary(msgspec.Struct, kw_only=True, frozen=True):
@@ -57,25 +57,65 @@ class SegmentSummary(msgspec.Struct, kw_only=True, frozen=True):
     crc32: int  # of the summary (this field as 0) and the positions' bytes: see checksum()
 
 
-class Segment:
-    """One sealed block of closed positions: bytes, summary and (once read) the objects."""
+class Sealed(Generic[T]):
+    """A sealed block of history: its summary, its bytes and, once read, its objects.
 
-    __slots__ = ("_decode", "_positions", "raw", "summary")
+    Subclasses say what they hold (`describe`) and how decoded objects must match the
+    summary (`verify`); decoding happens at most once, on first use."""
+
+    __slots__ = ("_content", "_decode", "raw", "summary")
 
     def __init__(
         self,
-        summary: SegmentSummary,
+        summary: Any,
         raw: bytes | msgspec.Raw,
         *,
-        positions: Positions | None = None,
-        decode: SegmentDecoder | None = None,
+        content: T | None = None,
+        decode: Callable[[bytes | memoryview | msgspec.Raw], T] | None = None,
     ) -> None:
-        if positions is None and decode is None:
-            raise ValueError("A segment needs its positions or a way to decode them.")
+        if content is None and decode is None:
+            raise ValueError("A sealed block needs its content or a way to decode it.")
         self.summary = summary
         self.raw = raw
-        self._positions = positions
+        self._content = content
         self._decode = decode
+
+    @property
+    def is_decoded(self) -> bool:
+        return self._content is not None
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def verify(self, content: T) -> None:
+        raise NotImplementedError
+
+    def content(self) -> T:
+        """The decoded objects, checked against the summary on first use."""
+        content = self._content
+        if content is None:
+            assert self._decode is not None
+            try:
+                content = self._decode(self.raw)
+            except StateFormatError as e:
+                raise StateFormatError(f"{self.describe()} cannot be read: {e}") from None
+            self.verify(content)
+            self._content, self._decode = content, None
+        return content
+
+    def take_decoded_from(self, other: Sealed[T]) -> bool:
+        """Share `other`'s decoded objects if it is the same block (same summary, checksum
+        included) and this one is not decoded yet; whether it did."""
+        if other._content is None or self._content is not None or other.summary != self.summary:
+            return False
+        self._content, self._decode = other._content, None
+        return True
+
+
+class Segment(Sealed[Positions]):
+    """One sealed block of closed positions."""
+
+    __slots__ = ()
 
     @property
     def first_id(self) -> int:
@@ -85,22 +125,8 @@ class Segment:
     def last_id(self) -> int:
         return self.summary.position_ids[-1]
 
-    @property
-    def is_decoded(self) -> bool:
-        return self._positions is not None
-
     def positions(self) -> Positions:
-        """The segment's positions, decoded (and checked against the summary) on first use."""
-        positions = self._positions
-        if positions is None:
-            assert self._decode is not None
-            try:
-                positions = self._decode(self.raw)
-            except StateFormatError as e:
-                raise StateFormatError(f"{self.describe()} cannot be read: {e}") from None
-            self.verify(positions)
-            self._positions, self._decode = positions, None
-        return positions
+        return self.content()
 
     def describe(self) -> str:
         return f"the archived segment of positions #{self.first_id}..#{self.last_id}"
@@ -170,14 +196,10 @@ def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:
     raw = encode(positions)
     summary = summarise(positions)
     summary = msgspec.structs.replace(summary, crc32=checksum(summary, raw))
-    return Segment(summary, raw, positions=positions)
+    return Segment(summary, raw, content=positions)
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-def _segment_key(segment: Segment) -> tuple[int, int, int]:
-    return segment.summary.crc32, segment.first_id, len(segment.summary.position_ids)
 
 
 class ClosedPositions(MutableMapping[int, TradingPosition]):
@@ -227,14 +249,12 @@ class ClosedPositions(MutableMapping[int, TradingPosition]):
         summary, checksum included); the count reused. For read-only copies of one state
         decoded again after each save (the dashboard), so a save does not make them decode
         the whole history again. Both then share those position objects: neither may change them."""
-        decoded = {_segment_key(s): s for s in other.segments if s.is_decoded}
-        reused = 0
-        for segment in self.segments:
-            source = decoded.get(_segment_key(segment))
-            if source is not None and not segment.is_decoded and source.summary == segment.summary:
-                segment._positions, segment._decode = source._positions, None
-                reused += 1
-        return reused
+        decoded = {s.summary.crc32: s for s in other.segments if s.is_decoded}
+        return sum(
+            segment.take_decoded_from(source)
+            for segment in self.segments
+            if (source := decoded.get(segment.summary.crc32)) is not None
+        )
 
     def is_archived(self, position_id: int) -> bool:
         return position_id in self._index

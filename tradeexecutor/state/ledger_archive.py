@@ -20,7 +20,7 @@ from typing import Any, overload
 
 import msgspec
 
-from tradeexecutor.state.archive import checksum, content_of
+from tradeexecutor.state.archive import Sealed, checksum, content_of
 from tradeexecutor.state.errors import IntegrityError, StateError, StateFormatError
 from tradeexecutor.state.ledger_entry import LedgerEntry
 
@@ -28,7 +28,6 @@ CHUNK_SIZE = 10_000
 KEEP_RECENT = 10_000
 
 Rows = list[LedgerEntry]
-ChunkDecoder = Callable[[bytes | memoryview | msgspec.Raw], Rows]
 
 
 class ChunkSummary(msgspec.Struct, kw_only=True, frozen=True):
@@ -70,44 +69,16 @@ def _order_problem(rows: Rows) -> str | None:
     return None
 
 
-class LedgerChunk:
-    """One sealed block of ledger rows: bytes, summary and (once read) the rows."""
+class LedgerChunk(Sealed[Rows]):
+    """One sealed block of ledger rows."""
 
-    __slots__ = ("_decode", "_rows", "raw", "summary")
-
-    def __init__(
-        self,
-        summary: ChunkSummary,
-        raw: bytes | msgspec.Raw,
-        *,
-        rows: Rows | None = None,
-        decode: ChunkDecoder | None = None,
-    ) -> None:
-        if rows is None and decode is None:
-            raise ValueError("A ledger chunk needs its rows or a way to decode them.")
-        self.summary = summary
-        self.raw = raw
-        self._rows = rows
-        self._decode = decode
-
-    @property
-    def is_decoded(self) -> bool:
-        return self._rows is not None
+    __slots__ = ()
 
     def describe(self) -> str:
         return f"the archived ledger chunk of entries #{self.summary.first_id}..#{self.summary.last_id}"
 
     def rows(self) -> Rows:
-        rows = self._rows
-        if rows is None:
-            assert self._decode is not None
-            try:
-                rows = self._decode(self.raw)
-            except StateFormatError as e:
-                raise StateFormatError(f"{self.describe()} cannot be read: {e}") from None
-            self.verify(rows)
-            self._rows, self._decode = rows, None
-        return rows
+        return self.content()
 
     def verify(self, rows: Rows) -> None:
         """Rows read from the file are in order and exactly as summarised."""
@@ -124,7 +95,7 @@ def seal_chunk(rows: Rows, encode: Callable[[Rows], bytes]) -> LedgerChunk:
         raise IntegrityError(f"the ledger chunk about to be archived {problem}")
     raw = encode(rows)
     summary = summarise(rows)
-    return LedgerChunk(msgspec.structs.replace(summary, crc32=checksum(summary, raw)), raw, rows=rows)
+    return LedgerChunk(msgspec.structs.replace(summary, crc32=checksum(summary, raw)), raw, content=rows)
 
 
 class LedgerEntries(MutableSequence[LedgerEntry]):
@@ -170,13 +141,11 @@ class LedgerEntries(MutableSequence[LedgerEntry]):
     def reuse_decoded(self, other: LedgerEntries) -> int:
         """As ClosedPositions.reuse_decoded: share rows already built from identical chunks."""
         decoded = {c.summary.crc32: c for c in other.chunks if c.is_decoded}
-        reused = 0
-        for chunk in self.chunks:
-            source = decoded.get(chunk.summary.crc32)
-            if source is not None and not chunk.is_decoded and source.summary == chunk.summary:
-                chunk._rows, chunk._decode = source._rows, None
-                reused += 1
-        return reused
+        return sum(
+            chunk.take_decoded_from(source)
+            for chunk in self.chunks
+            if (source := decoded.get(chunk.summary.crc32)) is not None
+        )
 
     # ---- the sequence ---------------------------------------------------------------------
 

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
-from tradeexecutor.state.archive import Positions, Segment, SegmentSummary, checksum
+from tradeexecutor.state.archive import Sealed, Segment, SegmentSummary, checksum
 from tradeexecutor.state.errors import SchemaTooNew, StateFormatError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
 from tradeexecutor.state.ledger_archive import ChunkSummary, LedgerChunk, Rows
@@ -188,6 +188,7 @@ def seal_due(state: State) -> int:
 
 
 _PLAIN = msgspec.json.Encoder()
+SealedT = TypeVar("SealedT", bound=Sealed[Any])
 
 
 def encode_state_chunks(state: State) -> Iterator[bytes]:
@@ -241,20 +242,8 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
             plain.encode(tables.pairs),
         )
     )
-    if closed.segments:
-        yield b',"archive":['
-        for i, segment in enumerate(closed.segments):
-            yield _archived_head(segment.summary, b',"positions":', plain, first=i == 0)
-            yield segment.raw
-            yield b"}"
-        yield b"]"
-    if rows.chunks:
-        yield b',"ledger_archive":['
-        for i, chunk in enumerate(rows.chunks):
-            yield _archived_head(chunk.summary, b',"entries":', plain, first=i == 0)
-            yield chunk.raw
-            yield b"}"
-        yield b"]"
+    yield from _archive_section(b"archive", closed.segments, b"positions", plain)
+    yield from _archive_section(b"ledger_archive", rows.chunks, b"entries", plain)
     yield b',"state":' + pieces[0]
     rest = iter(pieces[1:])
     if recent:
@@ -277,10 +266,19 @@ def encode_state_chunks(state: State) -> Iterator[bytes]:
         raise TablesChanged
 
 
-def _archived_head(summary: Any, key: bytes, plain: msgspec.json.Encoder, *, first: bool) -> bytes:
-    """`{<summary fields>,"<key>":` (with a leading comma after the first record)."""
-    head = plain.encode(summary)[:-1] + key
-    return head if first else b"," + head
+def _archive_section(
+    key: bytes, blocks: Sequence[Sealed[Any]], field: bytes, plain: msgspec.json.Encoder
+) -> Iterator[bytes]:
+    """`,"<key>":[{<summary fields>,"<field>":<sealed bytes>},...]`, or nothing when empty."""
+    if not blocks:
+        return
+    yield b',"' + key + b'":['
+    for i, block in enumerate(blocks):
+        head = plain.encode(block.summary)[:-1] + b',"' + field + b'":'
+        yield head if i == 0 else b"," + head
+        yield block.raw
+        yield b"}"
+    yield b"]"
 
 
 def inline_identifiers(obj: Any) -> Any:
@@ -466,15 +464,22 @@ def _decode_body(head: _Head) -> State:
     return state
 
 
-_ROWS_DECODER = msgspec.json.Decoder(list[LedgerEntry])
+def _block_decoder(decoder: msgspec.json.Decoder[Any]) -> Callable[[bytes | memoryview | msgspec.Raw], Any]:
+    """Decode an archived block's bytes, GC paused, errors as StateFormatError."""
+
+    def decode(raw: bytes | memoryview | msgspec.Raw) -> Any:
+        try:
+            with _gc_paused():
+                return decoder.decode(raw)
+        except msgspec.MsgspecError as e:
+            raise StateFormatError(_describe(e)) from None
+
+    return decode
 
 
-def _decode_rows(raw: bytes | memoryview | msgspec.Raw) -> Rows:
-    try:
-        with _gc_paused():
-            return _ROWS_DECODER.decode(raw)
-    except msgspec.MsgspecError as e:
-        raise StateFormatError(_describe(e)) from None
+_decode_rows: Callable[[bytes | memoryview | msgspec.Raw], Rows] = _block_decoder(
+    msgspec.json.Decoder(list[LedgerEntry])
+)
 
 
 def _read_ledger_archive(records: list[_ChunkRecord]) -> list[LedgerChunk]:
@@ -484,19 +489,7 @@ def _read_ledger_archive(records: list[_ChunkRecord]) -> list[LedgerChunk]:
         summary = ChunkSummary(**{name: getattr(record, name) for name in ChunkSummary.__struct_fields__})
         chunk = LedgerChunk(summary, record.entries, decode=_decode_rows)
         if checksum(summary, record.entries) != record.crc32:
-            try:
-                rows = _decode_rows(record.entries)
-            except StateFormatError as e:
-                raise StateFormatError(
-                    f"{chunk.describe()} fails its checksum and cannot be read ({e})"
-                ) from None
-            again = _PLAIN.encode(rows)
-            if checksum(summary, again) != summary.crc32:
-                raise StateFormatError(
-                    f"{chunk.describe()} fails its checksum: its contents changed after it was archived"
-                )
-            chunk = LedgerChunk(summary, again, rows=rows)
-            chunk.verify(rows)
+            chunk = _reformatted(chunk, _decode_rows, _PLAIN.encode)
         chunks.append(chunk)
     return chunks
 
@@ -519,48 +512,35 @@ def _read_archive(
     records: list[_SegmentRecord], dec_hook: Callable[[type, Any], Any], canonical: msgspec.json.Encoder
 ) -> list[Segment]:
     """Archived segments with their checksums verified; positions stay bytes until read."""
-    positions_decoder = msgspec.json.Decoder(dict[int, TradingPosition], dec_hook=dec_hook)
-
-    def decode(raw: bytes | memoryview | msgspec.Raw) -> Positions:
-        try:
-            with _gc_paused():
-                return positions_decoder.decode(raw)
-        except msgspec.MsgspecError as e:
-            raise StateFormatError(_describe(e)) from None
+    decode = _block_decoder(msgspec.json.Decoder(dict[int, TradingPosition], dec_hook=dec_hook))
 
     segments = []
     for i, record in enumerate(records):
         if not record.position_ids:
             raise StateFormatError(f"archived segment {i} lists no positions")
         summary = SegmentSummary(**{name: getattr(record, name) for name in SegmentSummary.__struct_fields__})
-        if checksum(summary, record.positions) == record.crc32:
-            segments.append(Segment(summary, record.positions, decode=decode))
-        else:
-            segments.append(_reformatted_segment(summary, record.positions, decode, canonical))
+        segment = Segment(summary, record.positions, decode=decode)
+        if checksum(summary, record.positions) != record.crc32:
+            segment = _reformatted(segment, decode, canonical.encode)
+        segments.append(segment)
     return segments
 
 
-def _reformatted_segment(
-    summary: SegmentSummary,
-    raw: msgspec.Raw,
-    decode: Callable[[msgspec.Raw], Positions],
-    canonical: msgspec.json.Encoder,
-) -> Segment:
-    """A segment whose bytes are not as the executor wrote them: accepted only if re-encoding
-    its positions gives bytes that pass the checksum (the file was reformatted, not changed)."""
-    segment = Segment(summary, raw, decode=decode)
+def _reformatted(block: SealedT, decode: Callable[[Any], Any], encode: Callable[[Any], bytes]) -> SealedT:
+    """A sealed block whose bytes are not as the executor wrote them: accepted only if
+    re-encoding its content gives bytes that pass the checksum (the file was reformatted,
+    e.g. pretty-printed, not changed). The block returned holds the canonical bytes."""
     try:
-        positions = decode(raw)
+        content = decode(block.raw)
     except StateFormatError as e:
-        raise StateFormatError(f"{segment.describe()} fails its checksum and cannot be read ({e})") from None
-    again = canonical.encode(positions)
-    if checksum(summary, again) != summary.crc32:
+        raise StateFormatError(f"{block.describe()} fails its checksum and cannot be read ({e})") from None
+    again = encode(content)
+    if checksum(block.summary, again) != block.summary.crc32:
         raise StateFormatError(
-            f"{segment.describe()} fails its checksum: its contents changed after it was archived"
+            f"{block.describe()} fails its checksum: its contents changed after it was archived"
         )
-    segment = Segment(summary, again, positions=positions)
-    segment.verify(positions)
-    return segment
+    block.verify(content)
+    return type(block)(block.summary, again, content=content)
 
 
 def _migrate(data: bytes | memoryview, found: int, target: int, migrations: Mapping[int, Migration]) -> bytes:
