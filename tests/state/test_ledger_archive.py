@@ -69,6 +69,12 @@ def test_archived_rows_cannot_be_changed_but_new_ones_append() -> None:
         entries[3] = entries[4]
     with pytest.raises(StateError, match="cannot be removed"):
         del entries[0]
+    with pytest.raises(StateError, match="cannot be cleared"):
+        entries.clear()
+    with pytest.raises(IndexError):
+        del entries[-27]  # as for a list: out of range, never another row
+    with pytest.raises(StateError, match="cannot be moved"):
+        entries.insert(-100, entries[-1])
     state.record_deposit(USDC, 5, T0)
     assert entries[-1].amount_raw == 5 and len(entries) == 27
 
@@ -116,11 +122,15 @@ def test_damaged_chunks_and_wrong_summaries_are_refused() -> None:
         list(loaded.ledger.entries)
 
 
-def test_a_pretty_printed_file_with_archived_rows_still_loads() -> None:
+def test_a_pretty_printed_or_key_sorted_file_with_archived_rows_still_loads() -> None:
     state = many_closed_positions(4)
     data = encode_state(state)
     loaded = decode_state(msgspec.json.format(data, indent=2))
     assert loaded == state and encode_state(loaded) == data
+    document = msgspec.json.decode(data)
+    for record in document["ledger_archive"]:  # the summaries' sums in another key order
+        record["totals"] = dict(reversed(record["totals"].items()))
+    assert decode_state(msgspec.json.encode(document)) == state
 
 
 @settings(

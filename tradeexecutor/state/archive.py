@@ -185,7 +185,8 @@ def content_of(summary: Any) -> Any:
     return msgspec.structs.replace(summary, crc32=0) if summary.crc32 else summary
 
 
-_SUMMARY_ENCODER = msgspec.json.Encoder()
+# Deterministic: dict keys sorted, so a file whose keys were reordered keeps its checksums.
+_SUMMARY_ENCODER = msgspec.json.Encoder(order="deterministic")
 
 
 def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:

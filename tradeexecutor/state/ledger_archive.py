@@ -185,8 +185,14 @@ class LedgerEntries(MutableSequence[LedgerEntry]):
     def insert(self, index: int, value: LedgerEntry) -> None:
         if index >= len(self):
             self.recent.append(value)
-        else:
-            self.recent.insert(self._recent_index(index, "moved"), value)
+        else:  # as list.insert: a negative index counts from the end, clamped at the start
+            i = max(index + len(self), 0) if index < 0 else index
+            self.recent.insert(self._recent_index(i, "moved"), value)
+
+    def clear(self) -> None:
+        if self.chunks:
+            raise StateError("The ledger has archived rows and cannot be cleared.")
+        self.recent.clear()
 
     def append(self, value: LedgerEntry) -> None:
         self.recent.append(value)
@@ -195,7 +201,9 @@ class LedgerEntries(MutableSequence[LedgerEntry]):
         if not isinstance(index, int):
             raise TypeError("Only single ledger rows can be changed, by index.")
         i = index + len(self) if index < 0 else index
-        if 0 <= i < self._archived:
+        if not 0 <= i <= len(self):
+            raise IndexError("ledger entry index out of range")
+        if i < self._archived:
             raise StateError(f"Ledger row {index} is archived and cannot be {what}.")
         return i - self._archived
 
