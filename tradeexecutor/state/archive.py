@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from decimal import Decimal
 from itertools import chain, islice
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import msgspec
 
@@ -60,10 +60,13 @@ class SegmentSummary(msgspec.Struct, kw_only=True, frozen=True):
 class Sealed(Generic[T]):
     """A sealed block of history: its summary, its bytes and, once read, its objects.
 
-    Subclasses say what they hold (`describe`) and how decoded objects must match the
-    summary (`verify`); decoding happens at most once, on first use."""
+    Subclasses name what they hold (`noun`, `describe`), what makes content unfit to archive
+    (`problem`) and how it is summarised (`summarise`); sealing and checking decoded content
+    against the summary are the same for every kind. Decoding happens at most once."""
 
     __slots__ = ("_content", "_decode", "raw", "summary")
+    noun = "block"
+    summary_parts = "its ids"  # what a summary mismatch may concern, for the message
 
     def __init__(
         self,
@@ -80,14 +83,38 @@ class Sealed(Generic[T]):
         self._content = content
         self._decode = decode
 
+    @staticmethod
+    def problem(content: Any) -> str | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def summarise(content: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def seal(cls, content: T, encode: Callable[[T], bytes]) -> Self:
+        """A new block of this content; IntegrityError if it is not fit to be archived."""
+        problem = cls.problem(content)
+        if problem is not None:
+            raise IntegrityError(f"the {cls.noun} about to be archived {problem}")
+        raw = encode(content)
+        summary = cls.summarise(content)
+        return cls(msgspec.structs.replace(summary, crc32=checksum(summary, raw)), raw, content=content)
+
+    def verify(self, content: T) -> None:
+        """Content read from the file is fit to be archived, exactly as summarised. The
+        checksum passed, so a mismatch means a file written by hand or by a bug."""
+        problem = self.problem(content)
+        if problem is not None:
+            raise StateFormatError(f"{self.describe()} {problem}")
+        if content_of(self.summarise(content)) != content_of(self.summary):
+            raise StateFormatError(f"{self.describe()} does not match its summary ({self.summary_parts})")
+
     @property
     def is_decoded(self) -> bool:
         return self._content is not None
 
     def describe(self) -> str:
-        raise NotImplementedError
-
-    def verify(self, content: T) -> None:
         raise NotImplementedError
 
     def content(self) -> T:
@@ -116,6 +143,16 @@ class Segment(Sealed[Positions]):
     """One sealed block of closed positions."""
 
     __slots__ = ()
+    noun = "segment"
+    summary_parts = "ids, plan time or profit"
+
+    @staticmethod
+    def problem(content: Positions) -> str | None:
+        return closed_position_problem(content)
+
+    @staticmethod
+    def summarise(content: Positions) -> SegmentSummary:
+        return summarise(content)
 
     @property
     def first_id(self) -> int:
@@ -130,16 +167,6 @@ class Segment(Sealed[Positions]):
 
     def describe(self) -> str:
         return f"the archived segment of positions #{self.first_id}..#{self.last_id}"
-
-    def verify(self, positions: Positions) -> None:
-        """Positions read from the file are closed positions, exactly as summarised.
-
-        The checksum passed, so a mismatch means a file written by hand or by a bug."""
-        problem = closed_position_problem(positions)
-        if problem is not None:
-            raise StateFormatError(f"{self.describe()} {problem}")
-        if content_of(summarise(positions)) != content_of(self.summary):
-            raise StateFormatError(f"{self.describe()} does not match its summary (ids, plan time or profit)")
 
 
 def closed_position_problem(positions: Positions) -> str | None:
@@ -189,17 +216,6 @@ def content_of(summary: Any) -> Any:
 _SUMMARY_ENCODER = msgspec.json.Encoder(order="deterministic")
 
 
-def seal(positions: Positions, encode: Callable[[Positions], bytes]) -> Segment:
-    """A new segment of these closed positions; IntegrityError if one is not fit to archive."""
-    problem = closed_position_problem(positions)
-    if problem is not None:
-        raise IntegrityError(f"the segment about to be archived {problem}")
-    raw = encode(positions)
-    summary = summarise(positions)
-    summary = msgspec.structs.replace(summary, crc32=checksum(summary, raw))
-    return Segment(summary, raw, content=positions)
-
-
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -238,7 +254,7 @@ class ClosedPositions(MutableMapping[int, TradingPosition]):
         sealed = 0
         while len(self.recent) >= SEGMENT_SIZE + KEEP_RECENT:
             oldest = dict(islice(self.recent.items(), SEGMENT_SIZE))
-            segment = seal(oldest, encode)
+            segment = Segment.seal(oldest, encode)
             for pid in oldest:
                 del self.recent[pid]
             self.add_segments([segment])

@@ -20,8 +20,8 @@ from typing import Any, overload
 
 import msgspec
 
-from tradeexecutor.state.archive import Sealed, checksum, content_of
-from tradeexecutor.state.errors import IntegrityError, StateError, StateFormatError
+from tradeexecutor.state.archive import Sealed
+from tradeexecutor.state.errors import StateError
 from tradeexecutor.state.ledger_entry import LedgerEntry
 
 CHUNK_SIZE = 10_000
@@ -73,29 +73,22 @@ class LedgerChunk(Sealed[Rows]):
     """One sealed block of ledger rows."""
 
     __slots__ = ()
+    noun = "ledger chunk"
+    summary_parts = "ids, sums or references"
+
+    @staticmethod
+    def problem(content: Rows) -> str | None:
+        return _order_problem(content) if content else "holds no rows"
+
+    @staticmethod
+    def summarise(content: Rows) -> ChunkSummary:
+        return summarise(content)
 
     def describe(self) -> str:
         return f"the archived ledger chunk of entries #{self.summary.first_id}..#{self.summary.last_id}"
 
     def rows(self) -> Rows:
         return self.content()
-
-    def verify(self, rows: Rows) -> None:
-        """Rows read from the file are in order and exactly as summarised."""
-        problem = _order_problem(rows) if rows else "holds no rows"
-        if problem is not None:
-            raise StateFormatError(f"{self.describe()} {problem}")
-        if content_of(summarise(rows)) != content_of(self.summary):
-            raise StateFormatError(f"{self.describe()} does not match its summary (ids, sums or references)")
-
-
-def seal_chunk(rows: Rows, encode: Callable[[Rows], bytes]) -> LedgerChunk:
-    problem = _order_problem(rows)
-    if problem is not None:
-        raise IntegrityError(f"the ledger chunk about to be archived {problem}")
-    raw = encode(rows)
-    summary = summarise(rows)
-    return LedgerChunk(msgspec.structs.replace(summary, crc32=checksum(summary, raw)), raw, content=rows)
 
 
 class LedgerEntries(MutableSequence[LedgerEntry]):
@@ -121,7 +114,7 @@ class LedgerEntries(MutableSequence[LedgerEntry]):
     def seal_full_chunks(self, encode: Callable[[Rows], bytes]) -> int:
         sealed = 0
         while len(self.recent) >= CHUNK_SIZE + KEEP_RECENT:
-            chunk = seal_chunk(self.recent[:CHUNK_SIZE], encode)
+            chunk = LedgerChunk.seal(self.recent[:CHUNK_SIZE], encode)
             del self.recent[:CHUNK_SIZE]
             self.add_chunks([chunk])
             sealed += chunk.summary.count

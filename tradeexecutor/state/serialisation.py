@@ -189,6 +189,7 @@ def seal_due(state: State) -> int:
 
 _PLAIN = msgspec.json.Encoder()
 SealedT = TypeVar("SealedT", bound=Sealed[Any])
+SummaryT = TypeVar("SummaryT", bound=msgspec.Struct)
 
 
 def encode_state_chunks(state: State) -> Iterator[bytes]:
@@ -486,7 +487,7 @@ def _read_ledger_archive(records: list[_ChunkRecord]) -> list[LedgerChunk]:
     """Archived ledger chunks with their checksums verified (see _read_archive)."""
     chunks = []
     for record in records:
-        summary = ChunkSummary(**{name: getattr(record, name) for name in ChunkSummary.__struct_fields__})
+        summary = _summary_part(record, ChunkSummary)
         chunk = LedgerChunk(summary, record.entries, decode=_decode_rows)
         if checksum(summary, record.entries) != record.crc32:
             chunk = _reformatted(chunk, _decode_rows, _PLAIN.encode)
@@ -518,12 +519,17 @@ def _read_archive(
     for i, record in enumerate(records):
         if not record.position_ids:
             raise StateFormatError(f"archived segment {i} lists no positions")
-        summary = SegmentSummary(**{name: getattr(record, name) for name in SegmentSummary.__struct_fields__})
+        summary = _summary_part(record, SegmentSummary)
         segment = Segment(summary, record.positions, decode=decode)
         if checksum(summary, record.positions) != record.crc32:
             segment = _reformatted(segment, decode, canonical.encode)
         segments.append(segment)
     return segments
+
+
+def _summary_part(record: Any, summary_type: type[SummaryT]) -> SummaryT:
+    """The summary fields of a record read from the file (which also holds the bytes)."""
+    return summary_type(**{name: getattr(record, name) for name in summary_type.__struct_fields__})
 
 
 def _reformatted(block: SealedT, decode: Callable[[Any], Any], encode: Callable[[Any], bytes]) -> SealedT:
