@@ -215,26 +215,24 @@ def test_devchain_up_leaves_no_anvil_behind(tmp_path: Path, sig: signal.Signals)
             proc.wait()
 
 
-def test_demo_trades_live_and_exits_cleanly(tmp_path: Path) -> None:
+def _start_demo(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """`trade-executor demo` in tmp_path on a free webhook port; (process, port)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    cli = [sys.executable, "-c", "from tradeexecutor.cli.main import run; run()", "demo"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tradeexecutor.cli.main import run; run()",
-            "demo",
-            "--max-cycles",
-            "1",
-            "--http-port",
-            str(port),
-        ],
+        [*cli, "--http-port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
     )
+    return proc, port
+
+
+def test_demo_trades_live_and_exits_cleanly(tmp_path: Path) -> None:
+    proc, port = _start_demo(tmp_path, "--max-cycles", "1")
     children: set[int] = set()
     while proc.poll() is None:  # remember the demo's anvil so we can check it is gone afterwards
         children |= _anvil_pids(parent=proc.pid)
@@ -258,23 +256,7 @@ def test_demo_stops_cleanly_on_ctrl_c_after_trading(tmp_path: Path) -> None:
     import json
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tradeexecutor.cli.main import run; run()",
-            "demo",
-            "--http-port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc, port = _start_demo(tmp_path)
     children: set[int] = set()
     try:
         deadline = time.monotonic() + 150

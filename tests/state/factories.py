@@ -139,3 +139,22 @@ def many_closed_positions(count: int) -> State:
             state.book_gas_fee(tx, trade_at, trade=trade, native_price_in_reserve=Decimal(2000))
         portfolio.closed_positions[position.position_id] = position
     return state
+
+
+def edit_archive(  # type: ignore[no-untyped-def]
+    data: bytes, edit, *, key: str, summary_type: type, field: str, reseal: bool = True
+) -> bytes:
+    """The state file `data` with `edit` applied to its `key` archive records (as plain JSON).
+    `reseal` recomputes their checksums, as a buggy writer would: only the integrity check
+    or the first read can then notice the edit."""
+    import msgspec
+
+    from tradeexecutor.state.archive import checksum
+
+    document = msgspec.json.decode(data)
+    edit(document[key])
+    if reseal:
+        for record in document[key]:
+            summary = summary_type(**{k: v for k, v in record.items() if k != field})
+            record["crc32"] = checksum(summary, msgspec.json.encode(record[field]))
+    return msgspec.json.encode(document)

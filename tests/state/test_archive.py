@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from unittest import mock
 
@@ -15,7 +16,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.state.factories import T0, USDC, WETH, WETH_USDC, hours, many_closed_positions
+from tests.state.factories import T0, USDC, WETH, WETH_USDC, edit_archive, hours, many_closed_positions
 from tests.state.strategies import states
 from tradeexecutor.execution import publish
 from tradeexecutor.state import archive
@@ -136,16 +137,7 @@ def test_a_damaged_segment_fails_its_checksum_and_the_file_is_left_alone(tmp_pat
     assert path.read_bytes() == damaged
 
 
-def _edit_archive(data: bytes, edit, *, reseal: bool = True) -> bytes:  # type: ignore[no-untyped-def]
-    """Edit the archive's summaries as plain JSON; `reseal` recomputes their checksums, as a
-    buggy writer would, so that only the integrity check or the first read can notice."""
-    document = msgspec.json.decode(data)
-    edit(document["archive"])
-    if reseal:
-        for record in document["archive"]:
-            summary = SegmentSummary(**{k: v for k, v in record.items() if k != "positions"})
-            record["crc32"] = archive.checksum(summary, msgspec.json.encode(record["positions"]))
-    return msgspec.json.encode(document)
+_edit_archive = partial(edit_archive, key="archive", summary_type=SegmentSummary, field="positions")
 
 
 def test_a_trade_listed_by_two_segments_fails_the_integrity_check() -> None:

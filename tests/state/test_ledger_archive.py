@@ -4,15 +4,16 @@ Chunks are made tiny (6 rows, 4 kept recent) so a few positions exercise everyth
 
 from __future__ import annotations
 
+from functools import partial
 from unittest import mock
 
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.state.factories import T0, USDC, many_closed_positions
+from tests.state.factories import T0, USDC, edit_archive, many_closed_positions
 from tests.state.strategies import states
-from tradeexecutor.state import archive, ledger_archive
+from tradeexecutor.state import ledger_archive
 from tradeexecutor.state.errors import IntegrityError, StateError, StateFormatError
 from tradeexecutor.state.integrity import check_integrity
 from tradeexecutor.state.ledger_archive import ChunkSummary
@@ -79,14 +80,7 @@ def test_archived_rows_cannot_be_changed_but_new_ones_append() -> None:
     assert entries[-1].amount_raw == 5 and len(entries) == 27
 
 
-def _edit(data: bytes, edit, *, reseal: bool) -> bytes:  # type: ignore[no-untyped-def]
-    document = msgspec.json.decode(data)
-    edit(document["ledger_archive"])
-    if reseal:
-        for record in document["ledger_archive"]:
-            summary = ChunkSummary(**{k: v for k, v in record.items() if k != "entries"})
-            record["crc32"] = archive.checksum(summary, msgspec.json.encode(record["entries"]))
-    return msgspec.json.encode(document)
+_edit = partial(edit_archive, key="ledger_archive", summary_type=ChunkSummary, field="entries")
 
 
 def test_damaged_chunks_and_wrong_summaries_are_refused() -> None:

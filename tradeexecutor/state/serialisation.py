@@ -485,14 +485,10 @@ _decode_rows: Callable[[bytes | memoryview | msgspec.Raw], Rows] = _block_decode
 
 def _read_ledger_archive(records: list[_ChunkRecord]) -> list[LedgerChunk]:
     """Archived ledger chunks with their checksums verified (see _read_archive)."""
-    chunks = []
-    for record in records:
-        summary = _summary_part(record, ChunkSummary)
-        chunk = LedgerChunk(summary, record.entries, decode=_decode_rows)
-        if checksum(summary, record.entries) != record.crc32:
-            chunk = _reformatted(chunk, _decode_rows, _PLAIN.encode)
-        chunks.append(chunk)
-    return chunks
+    return [
+        _read_block(LedgerChunk, _summary_part(r, ChunkSummary), r.entries, _decode_rows, _PLAIN.encode)
+        for r in records
+    ]
 
 
 def _reopen_tables(assets: list[AssetIdentifier], pairs: list[TradingPairIdentifier]) -> IdentifierTables:
@@ -520,11 +516,21 @@ def _read_archive(
         if not record.position_ids:
             raise StateFormatError(f"archived segment {i} lists no positions")
         summary = _summary_part(record, SegmentSummary)
-        segment = Segment(summary, record.positions, decode=decode)
-        if checksum(summary, record.positions) != record.crc32:
-            segment = _reformatted(segment, decode, canonical.encode)
-        segments.append(segment)
+        segments.append(_read_block(Segment, summary, record.positions, decode, canonical.encode))
     return segments
+
+
+def _read_block(
+    kind: type[SealedT],
+    summary: Any,
+    raw: msgspec.Raw,
+    decode: Callable[[Any], Any],
+    encode: Callable[[Any], bytes],
+) -> SealedT:
+    """One archived block as read: left as bytes when its checksum passes, otherwise
+    accepted only as a reformatted copy of what was sealed (_reformatted)."""
+    block = kind(summary, raw, decode=decode)
+    return block if checksum(summary, raw) == summary.crc32 else _reformatted(block, decode, encode)
 
 
 def _summary_part(record: Any, summary_type: type[SummaryT]) -> SummaryT:
