@@ -77,9 +77,7 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
         self._bucket(to)[position.position_id] = position
 
     def get_trade(self, trade_id: int) -> TradeExecution:
-        for p in chain(
-            self.open_positions.values(), self.frozen_positions.values(), self.closed.recent.values()
-        ):
+        for p in self._unarchived_positions():
             if trade_id in p.trades:
                 return p.trades[trade_id]
         segment = self.closed.segment_of_trade(trade_id)
@@ -88,6 +86,12 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
                 if trade_id in p.trades:
                     return p.trades[trade_id]
         raise StateError(f"There is no trade #{trade_id}.")
+
+    def _unarchived_positions(self) -> Iterator[TradingPosition]:
+        """Open, frozen and recently closed positions: those not in archived segments."""
+        return chain(
+            self.open_positions.values(), self.frozen_positions.values(), self.closed.recent.values()
+        )
 
     def all_trades(self) -> Iterator[TradeExecution]:
         for p in self.all_positions():
@@ -98,19 +102,15 @@ class Portfolio(msgspec.Struct, kw_only=True, omit_defaults=True):
         archive as it can: a segment is only read while it may hold one of them."""
         if limit <= 0:
             return []
-        trades = [
-            t
-            for p in chain(
-                self.open_positions.values(), self.frozen_positions.values(), self.closed.recent.values()
-            )
-            for t in p.trades.values()
-        ]
+        trades = [t for p in self._unarchived_positions() for t in p.trades.values()]
         newest = heapq.nlargest(limit, trades, key=_trade_id)
-        segments = sorted(
-            self.closed.segments, key=lambda s: max(s.summary.trade_ids, default=0), reverse=True
+        by_newest = sorted(
+            ((max(s.summary.trade_ids, default=0), s) for s in self.closed.segments),
+            key=lambda pair: pair[0],
+            reverse=True,
         )
-        for segment in segments:
-            if len(newest) >= limit and max(segment.summary.trade_ids, default=0) < newest[-1].trade_id:
+        for highest, segment in by_newest:
+            if len(newest) >= limit and highest < newest[-1].trade_id:
                 break
             archived = [t for p in segment.positions().values() for t in p.trades.values()]
             newest = heapq.nlargest(limit, chain(newest, archived), key=_trade_id)
