@@ -45,6 +45,9 @@ def decide_trades(input):
 
     fast_now, slow_now = closes[-fast:].mean(), closes[-slow:].mean()
     fast_before, slow_before = closes[-fast - 1 : -1].mean(), closes[-slow - 1 : -1].mean()
+    # drawn on the pair's price chart in the dashboard and the backtest report
+    input.indicators.record("fast SMA", fast_now, pair=pair, colour="#f59e0b")
+    input.indicators.record("slow SMA", slow_now, pair=pair, colour="#7c3aed")
     pm = input.position_manager
     position = pm.get_current_position_for_pair(pair)
 

@@ -55,8 +55,11 @@ def decide_trades(input):
         score = momentum(universe.closes(pair), parameters["lookback"])
         if score is not None:
             scores[pair.key] = (score, pair)
+            # one pane below the price charts compares both pairs' momentum with the threshold
+            input.indicators.record(f"{pair.base.symbol} momentum %", score * 100, pane="Momentum %")
     if not scores:
         return []
+    input.indicators.record("threshold %", parameters["min_momentum"] * 100, pane="Momentum %", colour="gray")
     best_score, best_pair = max(scores.values(), key=lambda item: item[0])
     wanted = best_pair if best_score >= parameters["min_momentum"] else None
 

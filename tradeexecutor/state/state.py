@@ -21,6 +21,7 @@ from tradeexecutor.state.errors import (
     StateError,
 )
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
+from tradeexecutor.state.indicators import Indicators
 from tradeexecutor.state.ledger import Ledger, LedgerKind
 from tradeexecutor.state.portfolio import Portfolio
 from tradeexecutor.state.position import PositionStatus, TradingPosition
@@ -76,6 +77,7 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
     ledger: Ledger = msgspec.field(default_factory=Ledger)
     stats: Statistics = msgspec.field(default_factory=Statistics)
     visualisation: Visualisation = msgspec.field(default_factory=Visualisation)
+    indicators: Indicators = msgspec.field(default_factory=Indicators)  # what the strategy drew
     cycle: CycleInfo = msgspec.field(default_factory=CycleInfo)
     audit_findings: list[AuditFinding] = msgspec.field(default_factory=list)
     audit_cursor: AuditCursor = msgspec.field(default_factory=AuditCursor)

@@ -33,6 +33,7 @@ from tradeexecutor.strategy.user_code import call_user_function
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tradeexecutor.strategy.indicators import IndicatorRecorder
     from tradeexecutor.strategy.market_data import MarketData
     from tradeexecutor.strategy.universe import TradingUniverse
     from tradeexecutor.strategy.universe_view import UniverseView
@@ -61,6 +62,14 @@ class StrategyInput:
     parameters: Mapping[str, Any]
     execution_mode: ExecutionMode
     cycle_duration: CycleDuration
+
+    @property
+    def indicators(self) -> IndicatorRecorder:
+        """Record series to draw on the charts: `input.indicators.record("fast SMA", value)`
+        (see `tradeexecutor.strategy.indicators`)."""
+        from tradeexecutor.strategy.indicators import IndicatorRecorder
+
+        return IndicatorRecorder(self.state.indicators, self.timestamp, self.universe.universe)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
