@@ -28,7 +28,7 @@ QUARTER = 15 * 60
 class Scenario:
     state: State
     state_bytes: bytes
-    price_series: dict[str, list[tuple[datetime.datetime, float]]]
+    price_series: dict[str, list[tuple]]  # as publish.price_series makes them: OHLC candles
     now: datetime.datetime
     failed_trade_ids: list[int] = field(default_factory=list)
     deposit_usdc: Decimal = Decimal(0)
@@ -84,6 +84,7 @@ MARKET_MOVES = [
 
 def run_scenario(tmp_dir: Path) -> Scenario:
     from tradeexecutor.data.onchain import OnchainCandleSource
+    from tradeexecutor.data.time_bucket import TimeBucket
     from tradeexecutor.devchain.chain import start_devchain
     from tradeexecutor.ethereum.abi import ERC20, abi
     from tradeexecutor.ethereum.connection import create_web3
@@ -135,6 +136,12 @@ def run_scenario(tmp_dir: Path) -> Scenario:
 
         def decide(ts: datetime.datetime, pm: Any) -> list:
             cycle = state.cycle.completed_count + 1
+            # what a strategy's input.indicators.record() stores: a line on WETH's chart, a pane
+            mid = float(models.pricing.get_mid_price(ts, weth))
+            state.indicators.record(
+                ts, "mid x 0.99", mid * 0.99, pair=weth.key, ticker=weth.ticker, colour="#e377c2"
+            )
+            state.indicators.record(ts, "cycle", cycle, pane="Cycle number", colour="#7c3aed")
             position = pm.get_current_position_for_pair
             if cycle == 1:
                 return pm.open_1x_long(weth, 2_000) + pm.open_1x_long(dev, 600)
@@ -150,7 +157,9 @@ def run_scenario(tmp_dir: Path) -> Scenario:
                 scenario.withdrawn_usdc = Decimal(4_000)
                 return pm.open_1x_long(weth, 9_000)
             if cycle == 6:
-                return pm.open_1x_long(weth, 1_500) + pm.close_position(position(dev))
+                return pm.open_1x_long(
+                    weth, 1_500, stop_loss_pct=0.9, take_profit_pct=1.25
+                ) + pm.close_position(position(dev))
             if cycle == 7:
                 return pm.adjust_position(weth, -500)
             return []
@@ -168,7 +177,8 @@ def run_scenario(tmp_dir: Path) -> Scenario:
             for quarter in range(4):
                 advance(web3, QUARTER)
                 if quarter % 2 == 0 or cycle > 1:
-                    move_market(devchain, sell, buy, amount // 4)
+                    for _ in range(2):  # two swaps a quarter: candles with a body
+                        move_market(devchain, sell, buy, amount // 8)
             if cycle == 5:
                 mint(devchain, "USDC", wallet.address, 2_500 * 10**6)  # an investor's deposit
                 scenario.deposit_usdc = Decimal(2_500)
@@ -179,7 +189,7 @@ def run_scenario(tmp_dir: Path) -> Scenario:
             web3, [weth, dev], cache_dir=tmp_dir / "candles", time_bucket="15min"
         ).scan()
         by_ticker = {p.ticker: candles[p.key] for p in (weth, dev)}
-        scenario.price_series = publish.price_series(by_ticker, datetime.timedelta(minutes=15))
+        scenario.price_series = publish.price_series(by_ticker, TimeBucket.m15)
         scenario.now = clock()
         scenario.state_bytes = saved[-1]
         return scenario

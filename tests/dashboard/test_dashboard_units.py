@@ -23,7 +23,9 @@ NOW = datetime.datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def test_window_toggles_and_iso_times() -> None:
-    assert parse_window({}, NOW).start == NOW - datetime.timedelta(days=30)
+    default = parse_window({}, NOW)  # all of it: the charts fit the data, however young the executor
+    assert (default.start, default.end, default.label) == (None, None, "all")
+    assert parse_window({"window": "30d"}, NOW).start == NOW - datetime.timedelta(days=30)
     assert parse_window({"window": "1d"}, NOW).start == NOW - datetime.timedelta(days=1)
     assert parse_window({"window": "all"}, NOW).start is None
     w = parse_window({"start": "2024-05-01T10:20:30Z", "end": "2024-05-02 10:20:31+02:00"}, NOW)

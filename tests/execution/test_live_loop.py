@@ -74,7 +74,8 @@ class Market:
         return now - self.lag
 
     def price_series(self) -> dict:
-        return {"WETH-USDC": [(self.time.now, 2000.0)]}
+        opened = self.time.now - datetime.timedelta(minutes=1)
+        return {"WETH-USDC": [(opened, self.time.now, 2000.0, 2001.0, 1999.0, 2000.5)]}
 
 
 class Saves:

@@ -1,149 +1,72 @@
-"""A self-contained HTML backtest report: summary table, equity curve, price charts with trade
-markers and a position list. Charts are inline SVG drawn here; the file loads nothing from
-the network, so it opens anywhere (an e-mail attachment, an air-gapped machine).
+"""A self-contained HTML backtest report: the summary, the strategy charts and the positions.
+
+The charts are the live dashboard's (`tradeexecutor.analysis.charts`): candles per pair with
+the fills, the strategy's indicators and the levels of positions open at the end, the
+indicator panes, equity beside buy-and-hold, and the drawdown. BokehJS (1.3 MB) is inlined,
+so the file loads nothing from the network and opens anywhere: an e-mail attachment, an
+air-gapped machine.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime
 import html
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Mapping
 
-from tradeexecutor.analysis.summary import BacktestSummary, equity_curve, format_pct, summary_rows
+import pandas as pd
+
+from tradeexecutor.analysis import chart_data
+from tradeexecutor.analysis.charts import PairFrames, strategy_layout
+from tradeexecutor.analysis.summary import BacktestSummary, format_pct, summary_rows
+from tradeexecutor.data.candles import thin_candles
+from tradeexecutor.data.time_bucket import TimeBucket
+from tradeexecutor.state.identifiers import TradingPairIdentifier
 from tradeexecutor.state.state import State
-from tradeexecutor.state.trade import TradeExecution, TradeType
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_Y = 960, 280, 80, 20, 24
-MAX_POINTS = 1500  # per line, after min/max downsampling
-MAX_MARKERS = 4000
+MAX_CANDLES = 3_000  # per pair; longer runs are drawn with wider candles (data/candles.thin_candles)
 MAX_ROWS = 1000
 
-PriceSeries = tuple[Sequence[datetime.datetime], Sequence[float]]
-
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1000px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;color:#222;max-width:1200px;padding:0 16px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-svg{background:#fafafa;border:1px solid #ddd}
-.legend span{margin-right:16px;font-size:13px}.buy{color:#1a8f3c}.sell{color:#c0392b}.stop{color:#e67e22}
+.muted{color:#6b7280;font-size:13px}
 """
 
 
-def _downsample(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    """At most MAX_POINTS points keeping each bucket's min and max, so spikes stay visible."""
-    n = len(xs)
-    if n <= MAX_POINTS:
-        return list(xs), list(ys)
-    step = n / (MAX_POINTS // 2)
-    out_x: list[float] = []
-    out_y: list[float] = []
-    i = 0.0
-    while int(i) < n:
-        lo, hi = int(i), min(n, int(i + step))
-        chunk = range(lo, hi)
-        a = min(chunk, key=lambda k: ys[k])
-        b = max(chunk, key=lambda k: ys[k])
-        for k in sorted({a, b}):
-            out_x.append(xs[k])
-            out_y.append(ys[k])
-        i += step
-    return out_x, out_y
+def report_frames(
+    state: State,
+    candles: Mapping[TradingPairIdentifier, tuple[pd.DataFrame, TimeBucket]],
+    *,
+    max_candles: int = MAX_CANDLES,
+) -> tuple[list[PairFrames], pd.DataFrame, pd.DataFrame]:
+    """(a chart per pair, the indicator panes, equity with buy-and-hold) of a finished run.
 
-
-class _Frame:
-    """Maps (time, value) to SVG coordinates."""
-
-    def __init__(self, t0: float, t1: float, v0: float, v1: float) -> None:
-        if v1 <= v0:
-            v0, v1 = v0 - 1, v1 + 1
-        margin = (v1 - v0) * 0.05
-        self.t0, self.t1 = t0, max(t1, t0 + 1)
-        self.v0, self.v1 = v0 - margin, v1 + margin
-
-    def x(self, t: float) -> float:
-        return PAD_LEFT + (t - self.t0) / (self.t1 - self.t0) * (WIDTH - PAD_LEFT - PAD_RIGHT)
-
-    def y(self, v: float) -> float:
-        return HEIGHT - PAD_Y - (v - self.v0) / (self.v1 - self.v0) * (HEIGHT - 2 * PAD_Y)
-
-
-def _axes(frame: _Frame, label: str) -> list[str]:
-    parts = []
-    for k in range(5):
-        v = frame.v0 + (frame.v1 - frame.v0) * k / 4
-        y = frame.y(v)
-        parts.append(
-            f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" stroke="#e4e4e4"/>'
-            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{v:,.2f}</text>'
+    `candles` maps each pair to its candles and their width; pairs are drawn in that order.
+    Candles are thinned to at most about `max_candles` per pair."""
+    fills = chart_data.fills_frame(state)
+    indicators = chart_data.indicators_frame(state)
+    levels = chart_data.levels_frame(state)
+    pairs, closes = [], {}
+    for pair, (frame, bucket) in candles.items():
+        thinned, width = thin_candles(frame, bucket, max_candles)
+        closes[pair.key] = chart_data.close_prices(frame, bucket.timedelta)
+        pairs.append(
+            PairFrames(
+                ticker=pair.ticker,
+                candles=thinned,
+                width=width.timedelta,
+                fills=fills[fills["pair"] == pair.key],
+                indicators=indicators[indicators["pair"] == pair.key],
+                levels=levels[levels["pair"] == pair.key],
+                note=f"{width.value} candles"
+                + (f" (thinned from {bucket.value})" if width != bucket else ""),
+            )
         )
-    for t, anchor in ((frame.t0, "start"), (frame.t1, "end")):
-        when = datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M")
-        parts.append(
-            f'<text x="{frame.x(t):.1f}" y="{HEIGHT - 6}" font-size="11" text-anchor="{anchor}">{when}</text>'
-        )
-    parts.append(
-        f'<text x="12" y="{HEIGHT / 2:.0f}" font-size="11" transform="rotate(-90 12 {HEIGHT / 2:.0f})" '
-        f'text-anchor="middle">{html.escape(label)}</text>'
-    )
-    return parts
-
-
-def _marker(x: float, y: float, trade: TradeExecution, price: Decimal | None) -> str:
-    if trade.trade_type == TradeType.stop_loss:
-        kind, colour, path = (
-            "stop loss",
-            "#e67e22",
-            f"M{x - 5:.1f},{y - 5:.1f}L{x + 5:.1f},{y + 5:.1f}M{x - 5:.1f},{y + 5:.1f}L{x + 5:.1f},{y - 5:.1f}",
-        )
-        shape = f'<path d="{path}" stroke="{colour}" stroke-width="2.5"/>'
-    elif trade.is_buy:
-        kind, colour = "buy", "#1a8f3c"
-        shape = f'<path d="M{x:.1f},{y - 6:.1f}L{x + 5:.1f},{y + 4:.1f}L{x - 5:.1f},{y + 4:.1f}Z" fill="{colour}"/>'
-    else:
-        kind = "take profit" if trade.trade_type == TradeType.take_profit else "sell"
-        colour = "#c0392b"
-        shape = f'<path d="M{x:.1f},{y + 6:.1f}L{x + 5:.1f},{y - 4:.1f}L{x - 5:.1f},{y - 4:.1f}Z" fill="{colour}"/>'
-    at = trade.executed_at.strftime("%Y-%m-%d %H:%M") if trade.executed_at else "?"
-    title = f"#{trade.trade_id} {kind} {trade.pair.ticker} at {at}" + (
-        f", price {price:.6g}" if price else ""
-    )
-    return f"<g><title>{html.escape(title)}</title>{shape}</g>"
-
-
-def _line_chart(
-    times: Sequence[float],
-    values: Sequence[float],
-    label: str,
-    markers: list[tuple[float, float, TradeExecution]],
-) -> str:
-    if not times:
-        return "<p>No data.</p>"
-    frame = _Frame(times[0], times[-1], min(values), max(values))
-    xs, ys = _downsample(times, values)
-    points = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in zip(xs, ys, strict=True))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">'
-    ]
-    parts += _axes(frame, label)
-    parts.append(f'<polyline fill="none" stroke="#2c5aa0" stroke-width="1.4" points="{points}"/>')
-    step = max(1, -(-len(markers) // MAX_MARKERS))  # thin evenly, so no period loses its markers
-    for t, v, trade in markers[::step]:
-        parts.append(_marker(frame.x(t), frame.y(v), trade, trade.executed_price))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _value_at(times: Sequence[float], values: Sequence[float], t: float) -> float:
-    i = bisect.bisect_right(times, t) - 1
-    return values[max(i, 0)]
-
-
-def _executed_trades(state: State) -> list[TradeExecution]:
-    trades = [t for t in state.portfolio.all_trades() if t.is_success and t.executed_at]
-    return sorted(trades, key=lambda t: (t.executed_at, t.trade_id))
+    equity = chart_data.equity_frame(state)
+    equity["buy_and_hold"] = chart_data.buy_and_hold(chart_data.reserve_flows(state), closes, equity.index)
+    return pairs, indicators[indicators["pane"] != ""], equity
 
 
 def _positions_table(state: State) -> str:
@@ -186,7 +109,7 @@ def _positions_table(state: State) -> str:
         f"<th>{h}</th>"
         for h in ("#", "Pair", "Opened", "Closed", "Entry price", "Exit price", "Profit", "Exit")
     )
-    return f"{note}<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f'{note}<table id="positions"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def render_html_report(
@@ -194,43 +117,43 @@ def render_html_report(
     summary: BacktestSummary,
     *,
     title: str,
-    prices: Mapping[str, PriceSeries] | None = None,
+    candles: Mapping[TradingPairIdentifier, tuple[pd.DataFrame, TimeBucket]] | None = None,
+    currency: str = "",
 ) -> str:
-    """The report as one HTML string. `prices` maps a pair ticker to (times, closes) for its chart."""
-    curve = equity_curve(state)
-    eq_t = [t.timestamp() for t, _ in curve]
-    eq_v = [float(v) for _, v in curve]
-    trades = _executed_trades(state)
-    eq_markers = [
-        (t.executed_at.timestamp(), _value_at(eq_t, eq_v, t.executed_at.timestamp()), t) for t in trades
-    ]
+    """The report as one HTML string. `candles` maps a pair to (its candles, their width)."""
+    from bokeh.embed import components
+    from bokeh.resources import Resources
 
+    pairs, panes, equity = report_frames(state, candles or {})
+    layout = strategy_layout(
+        pairs,
+        panes=panes,
+        equity=equity,
+        start=summary.start,
+        end=summary.end,
+        price_label=currency,
+        currency=currency,
+    )
+    script, div = components(layout)
     table = "".join(
         f'<tr><td>{html.escape(label)}</td><td class="num">{html.escape(value)}</td></tr>'
         for label, value in summary_rows(summary)
     )
+    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Backtest {summary.start:%Y-%m-%d %H:%M} – {summary.end:%Y-%m-%d %H:%M} UTC.</p>",
-        f"<h2>Summary</h2><table>{table}</table>",
-        '<h2>Equity</h2><p class="legend"><span class="buy">▲ buy</span><span class="sell">▼ sell</span>'
-        '<span class="stop">✕ stop loss</span></p>',
-        _line_chart(eq_t, eq_v, "total equity", eq_markers),
+        f"<p>Backtest {summary.start:%Y-%m-%d %H:%M} – {summary.end:%Y-%m-%d %H:%M} UTC "
+        f'<span class="muted">(report written {made})</span></p>',
+        f'<h2>Summary</h2><table id="summary">{table}</table>',
+        '<h2>Charts</h2><p class="muted">Drag to pan, scroll to zoom (all charts together), click a legend '
+        "entry to hide it. ▲ buy, ▼ sell, orange ▼ stop loss; a marker's area is proportional to the fill.</p>",
+        f'<div id="charts">{div}</div>',
+        f"<h2>Positions</h2>{_positions_table(state)}",
     ]
-    for ticker, (times, closes) in (prices or {}).items():
-        pt = [t.timestamp() for t in times]
-        pv = [float(c) for c in closes]
-        markers = [
-            (t.executed_at.timestamp(), float(t.executed_price), t)
-            for t in trades
-            if t.pair.ticker == ticker and t.executed_price is not None
-        ]
-        sections.append(f"<h2>{html.escape(ticker)} price</h2>")
-        sections.append(_line_chart(pt, pv, f"{ticker} close", markers))
-    sections.append(f"<h2>Positions</h2>{_positions_table(state)}")
+    bokeh_js = Resources(mode="inline", components=["bokeh"]).render_js()
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style>{bokeh_js}{script}</head><body>"
         + "\n".join(sections)
         + "</body></html>\n"
     )

@@ -218,11 +218,8 @@ def write_report(
 ) -> None:
     from tradeexecutor.analysis.html_report import render_html_report
 
-    prices = {}
-    for pair in universe.pairs:
-        frame = universe.all_candles(pair)
-        closes = frame["close"]
-        close_times = [t + universe.time_bucket.timedelta for t in frame.index.to_pydatetime()]
-        prices[pair.ticker] = (close_times, closes.to_numpy().tolist())
-    document = render_html_report(state, summary, title=title, prices=prices)
+    candles = {pair: (universe.all_candles(pair), universe.time_bucket) for pair in universe.pairs}
+    document = render_html_report(
+        state, summary, title=title, candles=candles, currency=universe.reserve_asset.symbol
+    )
     write_file_atomically(Path(path), document.encode(), "report", "--report")

@@ -99,13 +99,13 @@ class LiveUniverse:
                 newest = closed if newest is None else max(newest, closed)
         return newest
 
-    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
+    def price_series(self) -> dict[str, list[tuple]]:
         from tradeexecutor.execution.publish import price_series
 
         if self.universe is None:
             return {}
         frames = {pair.ticker: self.universe.series(pair).frame for pair in self.universe.pairs}
-        return price_series(frames, self.universe.time_bucket.timedelta)
+        return price_series(frames, self.universe.time_bucket)
 
 
 def _metadata(options: LiveOptions, module: StrategyModule) -> StrategyMetadata:

@@ -33,12 +33,13 @@ from tradeexecutor.errors import UserError
 class DisplaySettings:
     display_name: str | None = None
     price_currency: str | None = None  # label of the price axis, e.g. USDC
-    volume_currency: str | None = None  # label of the position axis, e.g. ETH
-    base_point_radius: float = 14.0  # screen pixels of the largest trade symbol on the trading graph
+    base_point_radius: float = 7.0  # screen pixels: half the size of the largest fill marker
     graph_volume_threshold: Decimal = Decimal(0)  # trades smaller than this are not drawn
+    # accepted for seed-style files and not used: the position graph gave way to equity and drawdown
+    volume_currency: str | None = None
     position_graph_min: float | None = None
     position_graph_max: float | None = None
-    strategy_actor: str | None = None  # accepted for seed-style files; not used
+    strategy_actor: str | None = None
 
     def merged(self, overrides: Mapping[str, Any], source: str) -> DisplaySettings:
         return dataclasses.replace(self, **parse_settings(overrides, source))

@@ -1,8 +1,9 @@
-"""What the strategy dashboard shows, as plain functions of a `State` (no HTTP, no charts).
+"""What the strategy dashboard shows, as plain functions of a `State` and the candles the
+live loop published (no HTTP, no Bokeh).
 
-Only filled trades are drawn: a failed, repaired or still pending trade moved nothing. The
-position graph is the base token held on a pair over time (every fill and every drift booked
-on the pair's positions), the PnL graph comes from the per-cycle statistics.
+The charts' frames come from `tradeexecutor.analysis.chart_data`, as in the backtest report;
+this module picks the pairs, crops to the window and builds the position tables. Only filled
+trades are drawn: a failed, repaired or still pending trade moved nothing.
 """
 
 from __future__ import annotations
@@ -12,165 +13,141 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from tradeexecutor.dashboard.timewindow import TimeWindow
+from tradeexecutor.dashboard.timewindow import BadQuery, TimeWindow
 from tradeexecutor.state.identifiers import TradingPairIdentifier
-from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.position import PositionStatus, TradingPosition
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
-PricePoints = Sequence[tuple[datetime.datetime, float]]
+# As published by the live loop (`publish.price_series`): (open time, close time, o, h, l, c)
+PublishedCandles = Sequence[tuple[datetime.datetime, datetime.datetime, float, float, float, float]]
 
 
 @dataclass(frozen=True, slots=True)
-class TradePoint:
-    trade_id: int
-    position_id: int
-    pair: str
-    side: str  # "buy" (a bid filled) or "sell" (an ask filled)
-    at: datetime.datetime
-    price: Decimal
-    quantity: Decimal  # base tokens, positive
-    value: Decimal  # reserve currency
-    trade_type: str
-    tx_hash: str | None
+class ChartPair:
+    """A pair with a price chart: traded, or with candles published, or with indicators."""
+
+    ticker: str
+    key: str | None  # None when only candles are known (a pair the strategy has not traded)
 
 
 def traded_pairs(state: State) -> list[TradingPairIdentifier]:
-    """Pairs with positions, the most traded first (the default pair of the trading graph)."""
+    """Pairs with positions, the most traded first."""
     counts: Counter[TradingPairIdentifier] = Counter()
     for position in state.portfolio.all_positions():
         counts[position.pair] += len(position.trades)
     return [pair for pair, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].ticker))]
 
 
-def choose_pair(state: State, ticker: str | None) -> TradingPairIdentifier | None:
-    """The pair named in `?pair=` (case-insensitive ticker), else the most traded one."""
-    pairs = traded_pairs(state)
-    if ticker:
-        wanted = ticker.strip().upper()
-        for pair in pairs:
-            if pair.ticker.upper() == wanted:
-                return pair
-        return None
-    return pairs[0] if pairs else None
+def chart_pairs(state: State | None, published: Mapping[str, PublishedCandles]) -> list[ChartPair]:
+    """Every pair to draw: traded pairs (most traded first), then pairs the strategy drew
+    indicators on, then the rest of the universe whose candles were published."""
+    pairs: dict[str, ChartPair] = {}
+    if state is not None:
+        for pair in traded_pairs(state):
+            pairs.setdefault(pair.ticker, ChartPair(pair.ticker, pair.key))
+        for series in state.indicators.series.values():
+            if series.pair:
+                pairs.setdefault(series.ticker, ChartPair(series.ticker, series.pair))
+    for ticker in published:
+        pairs.setdefault(ticker, ChartPair(ticker, None))
+    return list(pairs.values())
 
 
-def _swap_hash(trade: TradeExecution) -> str | None:
-    swaps = [tx for tx in trade.blockchain_transactions if tx.function != "approve"]
-    return swaps[-1].tx_hash if swaps else None
+def choose_pairs(pairs: list[ChartPair], ticker: str | None) -> list[ChartPair]:
+    """All pairs, or the one named in `?pair=` (case-insensitive); BadQuery for an unknown one."""
+    if not ticker:
+        return pairs
+    wanted = ticker.strip().upper()
+    chosen = [p for p in pairs if p.ticker.upper() == wanted]
+    if not chosen:
+        known = ", ".join(p.ticker for p in pairs) or "none yet"
+        raise BadQuery(f"pair={ticker!r} has no chart: choose one of {known}.")
+    return chosen
 
 
-def filled_trades(
-    state: State,
+def published_candles(rows: PublishedCandles, window: TimeWindow) -> tuple[Any, datetime.timedelta | None]:
+    """The published candles that overlap the window, as a candle frame, and their width."""
+    import pandas as pd
+
+    kept = [
+        r
+        for r in rows
+        if (window.start is None or r[1] >= window.start) and (window.end is None or r[0] <= window.end)
+    ]
+    index = pd.DatetimeIndex([r[0] for r in kept], name="timestamp").as_unit("ns")
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    frame = pd.DataFrame(
+        {name: [r[i] for r in kept] for i, name in enumerate(("open", "high", "low", "close"), start=2)},
+        index=index,
+        dtype="float64",
+    )
+    width = min((r[1] - r[0] for r in kept), default=None)
+    return frame, width
+
+
+def strategy_frames(
+    state: State | None,
+    published: Mapping[str, PublishedCandles],
+    pairs: Sequence[ChartPair],
     window: TimeWindow,
-    pair: TradingPairIdentifier | None = None,
     volume_threshold: Decimal = Decimal(0),
-) -> list[TradePoint]:
-    """Successful trades executed inside the window, oldest first."""
-    points = []
-    for trade in state.portfolio.all_trades():
-        if trade.status != TradeStatus.success or not window.contains(trade.executed_at):
-            continue
-        if pair is not None and trade.pair.key != pair.key:
-            continue
-        quantity = abs(trade.executed_quantity)
-        if quantity < volume_threshold or trade.executed_price is None:
-            continue
-        points.append(
-            TradePoint(
-                trade_id=trade.trade_id,
-                position_id=trade.position_id,
-                pair=trade.pair.ticker,
-                side="buy" if trade.is_buy else "sell",
-                at=trade.executed_at,  # type: ignore[arg-type]
-                price=trade.executed_price,
-                quantity=quantity,
-                value=trade.executed_reserve,
-                trade_type=trade.trade_type.value,
-                tx_hash=_swap_hash(trade),
+) -> tuple[list[Any], Any, Any]:
+    """(a `PairFrames` per pair, the indicator panes, equity with buy-and-hold) in the window."""
+    import pandas as pd
+
+    from tradeexecutor.analysis import chart_data
+    from tradeexecutor.analysis.charts import PairFrames
+
+    start, end = window.start, window.end
+    if state is not None:
+        fills = chart_data.fills_frame(state, start=start, end=end, volume_threshold=volume_threshold)
+        indicators = chart_data.indicators_frame(state, start=start, end=end)
+        levels = chart_data.levels_frame(state)
+    else:
+        fills = indicators = levels = None
+    frames, closes = [], {}
+    for pair in pairs:
+        candles, width = published_candles(published.get(pair.ticker, ()), window)
+        if width is not None:
+            closes[pair.ticker] = chart_data.close_prices(candles, width)
+        frames.append(
+            PairFrames(
+                ticker=pair.ticker,
+                candles=candles,
+                width=width,
+                fills=_rows_of(fills, pair.key),
+                indicators=_rows_of(indicators, pair.key),
+                levels=_rows_of(levels, pair.key),
+                note=_describe_width(width) if width is not None else "no candles published yet",
             )
         )
-    points.sort(key=lambda p: (p.at, p.trade_id))
-    return points
+    if state is None:
+        return frames, None, None
+    equity = chart_data.equity_frame(state, start=start, end=end)
+    equity["buy_and_hold"] = chart_data.buy_and_hold(chart_data.reserve_flows(state), closes, equity.index)
+    if not equity["buy_and_hold"].notna().any():
+        equity = equity.drop(columns="buy_and_hold")
+    panes = indicators[indicators["pane"] != ""] if indicators is not None else pd.DataFrame()
+    return frames, panes, equity
 
 
-def position_series(
-    state: State, pair: TradingPairIdentifier, window: TimeWindow
-) -> list[tuple[datetime.datetime, Decimal]]:
-    """Base tokens held on `pair` after each change; starts with the holding at the window start."""
-    position_ids = {p.position_id for p in state.portfolio.all_positions() if p.pair.key == pair.key}
-    changes = [
-        e
-        for e in state.ledger.entries
-        if e.asset_key == pair.base.key
-        and e.position_id in position_ids
-        and e.kind in (LedgerKind.trade, LedgerKind.drift)
-    ]
-    changes.sort(key=lambda e: (e.at, e.entry_id))
-    held = 0
-    series: list[tuple[datetime.datetime, Decimal]] = []
-    for entry in changes:
-        if window.start is not None and entry.at < window.start:
-            held += entry.amount_raw
-            continue
-        if window.end is not None and entry.at > window.end:
-            break
-        if not series and window.start is not None:
-            series.append((window.start, pair.base.to_decimal(held)))
-        held += entry.amount_raw
-        series.append((entry.at, pair.base.to_decimal(held)))
-    if not series and window.start is not None and held:
-        series.append((window.start, pair.base.to_decimal(held)))
-    if series and window.end is not None:
-        series.append((window.end, series[-1][1]))
-    return series
+def _rows_of(frame: Any, pair_key: str | None) -> Any:
+    if frame is None or pair_key is None:
+        return None
+    return frame[frame["pair"] == pair_key]
 
 
-@dataclass(frozen=True, slots=True)
-class PnlPoint:
-    at: datetime.datetime
-    realised: Decimal
-    unrealised: Decimal
-    total_equity: Decimal
-
-
-def pnl_series(state: State, window: TimeWindow) -> list[PnlPoint]:
-    return [
-        PnlPoint(s.at, s.realised_pnl, s.unrealised_pnl, s.total_equity)
-        for s in state.stats.portfolio
-        if window.contains(s.at)
-    ]
-
-
-def price_series(
-    published: Mapping[str, PricePoints],
-    state: State,
-    pair: TradingPairIdentifier,
-    window: TimeWindow,
-) -> tuple[list[tuple[datetime.datetime, float]], str]:
-    """(points, where they come from): the candles the loop published, else prices seen in the state.
-
-    The executor publishes close prices of its universe after each cycle; a state served
-    without them (an older executor, a copied state file) still gets a line through every
-    price it recorded: planned and executed trade prices and the last valuation.
-    """
-    candles = published.get(pair.ticker) or published.get(pair.key)
-    if candles:
-        return [(at, float(price)) for at, price in candles if window.contains(at)], "candle close"
-    seen: list[tuple[datetime.datetime, float]] = []
-    for position in state.portfolio.all_positions():
-        if position.pair.key != pair.key:
-            continue
-        for t in position.trades.values():
-            seen.append((t.planned_at, float(t.planned_price)))
-            if t.status == TradeStatus.success and t.executed_at and t.executed_price is not None:
-                seen.append((t.executed_at, float(t.executed_price)))
-        if position.last_pricing_at is not None and position.last_token_price is not None:
-            seen.append((position.last_pricing_at, float(position.last_token_price)))
-    seen.sort(key=lambda p: p[0])
-    return [p for p in seen if window.contains(p[0])], "prices recorded in the state"
+def _describe_width(width: datetime.timedelta) -> str:
+    minutes = int(width.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}d candles"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h candles"
+    return f"{minutes}m candles"
 
 
 @dataclass(frozen=True, slots=True)

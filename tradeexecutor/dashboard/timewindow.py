@@ -1,4 +1,5 @@
-"""The time window a dashboard shows: a toggle (1d, 7d, 30d, all) or ISO 8601 `start`/`end`.
+"""The time window a dashboard shows: a toggle (1d, 7d, 30d, all; all by default, fitted to the
+data) or ISO 8601 `start`/`end`.
 
 Query strings are typed by people, so every bad value is answered with one sentence that
 names the parameter and shows a value that works (the view turns it into a 400 page).
@@ -18,7 +19,7 @@ WINDOWS: dict[str, datetime.timedelta | None] = {
     "30d": datetime.timedelta(days=30),
     "all": None,
 }
-DEFAULT_WINDOW = "30d"
+DEFAULT_WINDOW = "all"  # the charts fit the data: a new executor is not a sliver at the right edge
 EXAMPLE = "2024-05-01T12:30:00Z"
 
 

@@ -6,7 +6,6 @@ in `auth_views`; this module holds the three dashboards.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Callable
 from typing import Any
@@ -152,63 +151,42 @@ def _common(request: Request, title: str, active: str) -> tuple[dict[str, Any], 
 
 @login_required
 def strategy_page(request: Request) -> Response:
-    """Status, trading graph, position and PnL graph, positions tables."""
+    """Status; candles of every pair with fills, indicators and levels; equity; positions tables."""
     try:
         context, state, window = _common(request, "Strategy", "strategy")
-        pair = strategy_data.choose_pair(state, request.GET.get("pair")) if state is not None else None
-        if request.GET.get("pair") and pair is None:
-            traded = ", ".join(p.ticker for p in strategy_data.traded_pairs(state)) if state else ""
-            raise BadQuery(
-                f"pair={request.GET['pair']!r} has no positions: choose one of {traded or 'none yet'}."
-            )
+        snapshot = context["snapshot"]
+        pairs = strategy_data.chart_pairs(state, snapshot.price_series)
+        shown = strategy_data.choose_pairs(pairs, request.GET.get("pair"))
     except BadQuery as e:
         return error_page(request, 400, str(e))
     settings = dashboard(request).settings
-    context.update(pair=pair, pairs=[], trades=[], counts={}, chart=None, open_rows=[], closed_rows=[])
-    if state is not None:
-        context["pairs"] = strategy_data.traded_pairs(state)
-        context["open_rows"], context["closed_rows"] = strategy_data.position_tables(state, window)
-    if state is not None and pair is not None:
-        snapshot = context["snapshot"]
-        trades = strategy_data.filled_trades(state, window, pair, settings.graph_volume_threshold)
-        prices, source = strategy_data.price_series(snapshot.price_series, state, pair, window)
-        pair_trades = [
-            t for p in state.portfolio.all_positions() if p.pair.key == pair.key for t in p.trades.values()
-        ]
-        display = _with_currencies(settings, context["price_currency"], pair.base.symbol)
-        context.update(
-            trades=trades,
-            counts=strategy_data.count_by_status(pair_trades, window),
-            chart=json_for_script(
-                charts.strategy_charts(
-                    trades,
-                    prices,
-                    source,
-                    strategy_data.position_series(state, pair, _until_now(window, request)),
-                    strategy_data.pnl_series(state, window),
-                    display,
-                    pair.ticker,
-                    window.start,
-                    window.end or request.registry.webhook_context.clock(),
-                )
-            ),
-        )
-    return html_response(render("strategy.html", **context))
-
-
-def _until_now(window: TimeWindow, request: Request) -> TimeWindow:
-    """An open-ended window ends now: the position line runs up to the present."""
-    if window.end is not None:
-        return window
-    return dataclasses.replace(window, end=request.registry.webhook_context.clock())
-
-
-def _with_currencies(settings: Any, price_currency: str, volume_currency: str) -> Any:
-    return dataclasses.replace(
-        settings,
-        price_currency=settings.price_currency or price_currency,
-        volume_currency=settings.volume_currency or volume_currency,
+    context.update(
+        pairs=pairs, pair=request.GET.get("pair"), counts={}, chart=None, open_rows=[], closed_rows=[]
     )
+    if state is not None:
+        context["open_rows"], context["closed_rows"] = strategy_data.position_tables(state, window)
+        keys = {p.key for p in shown}
+        context["counts"] = strategy_data.count_by_status(
+            (t for t in state.portfolio.all_trades() if t.pair.key in keys), window
+        )
+    if shown or state is not None:
+        frames, panes, equity = strategy_data.strategy_frames(
+            state, snapshot.price_series, shown, window, settings.graph_volume_threshold
+        )
+        now = request.registry.webhook_context.clock()
+        context["chart"] = json_for_script(
+            charts.strategy_chart(
+                frames,
+                panes,
+                equity,
+                settings,
+                start=window.start,  # None ("all", the default): the time axis fits the data
+                end=window.end or (now if window.start is not None else None),
+                currency=context["price_currency"],
+            )
+        )
+        context["charts"] = True
+    return html_response(render("strategy.html", **context))
 
 
 @login_required

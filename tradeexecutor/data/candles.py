@@ -221,6 +221,19 @@ def resample_candles(candles: pd.DataFrame, bucket: TimeBucket) -> pd.DataFrame:
     return grouped.astype("float64")[list(CANDLE_COLUMNS)]
 
 
+def thin_candles(candles: pd.DataFrame, bucket: TimeBucket, limit: int) -> tuple[pd.DataFrame, TimeBucket]:
+    """At most about `limit` candles covering the same time: `candles` (of width `bucket`)
+    resampled to the narrowest standard width that needs no more than `limit` of them, so
+    a chart can show a year of minute candles from its first candle on (weekly candles
+    when nothing narrower fits). Unchanged when they already fit."""
+    wider = [b for b in TimeBucket if b.timedelta > bucket.timedelta]
+    if len(candles) <= limit or not wider:
+        return candles, bucket
+    span = candles.index[-1] - candles.index[0]
+    chosen = next((b for b in wider if span / b.timedelta < limit), wider[-1])
+    return resample_candles(candles, chosen), chosen
+
+
 def select_range(candles: pd.DataFrame, start: object | None, end: object | None) -> pd.DataFrame:
     """Rows with open time in [start, end); `None` leaves a side open. Slices, never copies."""
     index = candles.index

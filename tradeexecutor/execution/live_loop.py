@@ -44,8 +44,8 @@ class MarketRefresh(Protocol):
         """Bring candles up to date; return when the newest candle closed (None: no data)."""
         ...
 
-    def price_series(self) -> dict[str, list[tuple[datetime.datetime, float]]]:
-        """Recent closes per pair ticker, for the dashboard's trading graph."""
+    def price_series(self) -> dict[str, list[tuple]]:
+        """Candles per pair ticker for the dashboard's price charts (see `publish.price_series`)."""
         ...
 
 

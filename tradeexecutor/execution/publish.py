@@ -12,6 +12,7 @@ from decimal import Decimal
 from itertools import chain, islice
 from typing import Any
 
+from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.execution.run_state import PortfolioSummary
 from tradeexecutor.reporting.messages import TradeSummary
 from tradeexecutor.state.position import TradingPosition
@@ -22,7 +23,7 @@ from tradeexecutor.state.trade import TradeExecution, TradeStatus
 # archive of closed positions (state/archive.py); /state has everything.
 MAX_PUBLISHED_TRADES = 10_000  # the newest trades
 MAX_PUBLISHED_CLOSED_POSITIONS = 10_000  # the most recently closed, after every open and frozen one
-MAX_PRICE_POINTS = 2_000  # per pair: the strategy dashboard's price line
+MAX_PRICE_POINTS = 1_500  # candles per pair on the strategy dashboard; more history: wider candles
 
 
 def position_document(p: TradingPosition) -> dict[str, Any]:
@@ -135,18 +136,29 @@ def gas_spent(trades: Iterable[TradeExecution]) -> tuple[int, Decimal]:
 
 def price_series(
     candles: Mapping[str, Any],
-    bucket: datetime.timedelta = datetime.timedelta(0),
+    bucket: TimeBucket,
     limit: int = MAX_PRICE_POINTS,
-) -> dict[str, list[tuple[datetime.datetime, float]]]:
-    """{ticker: [(close time, close price), ...]} of the newest `limit` candles per pair, for
-    `RunState.publish(price_series=...)`. `candles` maps a pair ticker to a canonical OHLCV
-    frame (index = candle open time, tz-aware); `bucket` is the candle width, so each close
-    is drawn when it happened."""
-    out: dict[str, list[tuple[datetime.datetime, float]]] = {}
+) -> dict[str, list[tuple[datetime.datetime, datetime.datetime, float, float, float, float]]]:
+    """{ticker: [(open time, close time, open, high, low, close), ...]} for
+    `RunState.publish(price_series=...)`: the strategy dashboard's candlesticks. `candles`
+    maps a pair ticker to a canonical OHLCV frame of `bucket` candles; the whole history is
+    published from its first candle, thinned to wider candles when there are more than
+    `limit` (`data.candles.thin_candles`), so the cost of a cycle stays bounded."""
+    from tradeexecutor.data.candles import thin_candles
+
+    out: dict[str, list[tuple[datetime.datetime, datetime.datetime, float, float, float, float]]] = {}
     for ticker, frame in candles.items():
-        tail = frame.tail(limit)
+        thinned, width = thin_candles(frame, bucket, limit)
+        step = width.timedelta
         out[ticker] = [
-            (at.to_pydatetime() + bucket, float(close))
-            for at, close in zip(tail.index, tail["close"], strict=True)
+            (at, at + step, float(o), float(h), float(low), float(c))
+            for at, o, h, low, c in zip(
+                thinned.index.to_pydatetime(),
+                thinned["open"].to_numpy(),
+                thinned["high"].to_numpy(),
+                thinned["low"].to_numpy(),
+                thinned["close"].to_numpy(),
+                strict=True,
+            )
         ]
     return out

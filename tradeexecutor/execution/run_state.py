@@ -23,8 +23,8 @@ Decimals become JSON strings, datetimes ISO 8601):
     trades: trade_id (int, required), position_id, pair, side ("buy" | "sell"), status
         ("planned" | "broadcast" | "success" | "failed"), planned_at, executed_at,
         quantity, price, value, tx_hash, failure_reason
-    price_series: {pair ticker: [(tz-aware datetime, price), ...]}, recent candle closes
-        the strategy dashboard draws trades on (see `publish.price_series`)
+    price_series: {pair ticker: [(open time, close time, open, high, low, close), ...]}, the
+        candles the strategy dashboard draws (tz-aware times; see `publish.price_series`)
 """
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ class RunSnapshot:
     positions_json: tuple[bytes, ...] = ()
     trades_json: tuple[bytes, ...] = ()
     source: str | None = None
-    # drawn by the strategy dashboard: pair ticker -> ((time, close price), ...), oldest first
-    price_series: Mapping[str, tuple[tuple[datetime, float], ...]] = field(
+    # drawn by the strategy dashboard: pair ticker -> ((open time, close time, o, h, l, c), ...), oldest first
+    price_series: Mapping[str, tuple[tuple[datetime, datetime, float, float, float, float], ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
 
@@ -177,13 +177,16 @@ def encode_items(items: Iterable[Mapping[str, Any]], id_key: str) -> tuple[bytes
     return tuple(encoded)
 
 
-def freeze_price_series(series: Mapping[str, Iterable[tuple[datetime, Any]]]) -> Mapping[str, Any]:
-    """An immutable copy with float prices; naive times are refused like everywhere else."""
-    frozen: dict[str, tuple[tuple[datetime, float], ...]] = {}
-    for ticker, points in series.items():
-        rows = tuple((at, float(price)) for at, price in points)
-        for at, _ in rows[:1] + rows[-1:]:
-            _check_aware(f"price_series[{ticker!r}] time", at)
+def freeze_price_series(series: Mapping[str, Iterable[tuple[Any, ...]]]) -> Mapping[str, Any]:
+    """An immutable copy of the candles with float prices; naive times are refused like everywhere else."""
+    frozen: dict[str, tuple[tuple[datetime, datetime, float, float, float, float], ...]] = {}
+    for ticker, candles in series.items():
+        rows = tuple(
+            (start, end, float(o), float(h), float(lo), float(c)) for start, end, o, h, lo, c in candles
+        )
+        for start, end, *_ in rows[:1] + rows[-1:]:
+            _check_aware(f"price_series[{ticker!r}] time", start)
+            _check_aware(f"price_series[{ticker!r}] time", end)
         frozen[str(ticker)] = rows
     return MappingProxyType(frozen)
 
