@@ -98,7 +98,7 @@ def _run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.C
 
 
 def test_hello_version_help_do_not_import_web3_or_pandas() -> None:
-    for args in (["hello"], ["version"], ["--help"]):
+    for args in (["hello"], ["version"], ["--help"], ["--version"]):
         result = _run_cli(args)
         assert result.returncode == 0, result.stderr
         assert "HEAVY False False" in result.stderr, f"{args} imported web3 or pandas"
@@ -146,3 +146,23 @@ def test_cli_reference_is_up_to_date() -> None:
 
     path = Path(__file__).resolve().parents[1] / "docs" / "cli-reference.md"
     assert path.read_text() == render(), "docs/cli-reference.md is stale: run `make docs`"
+
+
+def test_version_flag_and_shell_completion() -> None:
+    version = _run_cli(["version"])
+    flag = _run_cli(["--version"])
+    assert (
+        flag.returncode == 0 and flag.stdout == version.stdout and flag.stdout.startswith("trade-executor 0.")
+    )
+    script = _run_cli(["--show-completion", "bash"])
+    assert script.returncode == 0 and "_TRADE_EXECUTOR_COMPLETE=complete_bash" in script.stdout
+    executable = Path(sys.executable).with_name("trade-executor")
+    env = {**os.environ, "_TRADE_EXECUTOR_COMPLETE": "complete_bash", "COMP_CWORD": "2"}
+    done = subprocess.run(
+        [str(executable)],
+        env={**env, "COMP_WORDS": "trade-executor backtest --synth"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["--synthetic-data", "--synthetic-seed"]

@@ -195,3 +195,60 @@ def test_every_other_command_logs_warnings_without_secrets(tmp_path: Path, root_
     )
     assert "WARNING tradeexecutor.test: node " in result.stderr, result.stderr
     assert API_KEY not in result.stderr
+
+
+def test_json_console_lines_for_container_log_collectors(tmp_path: Path, root_restored: None) -> None:
+    import json
+
+    setup, console = _setup(tmp_path, log_format="JSON")
+    try:
+        _log_secrets()
+    finally:
+        setup.close()
+    events = [json.loads(line) for line in console.getvalue().splitlines()]
+    mine = [e for e in events if e["logger"] == "tradeexecutor.test"]
+    assert [e["message"].split(" ")[0] for e in mine] == ["connecting", "discord", "cycle"]
+    first = mine[0]
+    assert first["level"] == "info" and first["strategy_id"] == "pancake-sma"
+    assert (first["cycle"], first["trade_id"]) == (12, 7)
+    assert first["time"].endswith("Z") and len(first["time"]) == len("2024-05-01T12:00:03.120Z")
+    assert "***" in mine[1]["endpoint"] and "ConnectionError" in mine[2]["exception"]
+    for secret in SECRETS:
+        assert secret not in console.getvalue()
+    with pytest.raises(UserError, match="Unknown log format 'xml' for --log-format: use text or json."):
+        setup_logging("info", log_format="xml", environ={})
+
+
+def test_log_format_env_var_makes_other_commands_log_json_to_stderr(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from tradeexecutor.cli.main import app, run\n"
+        "@app.command('noisy')\n"
+        "def noisy() -> None:\n"
+        "    logging.getLogger('tradeexecutor.test').warning('careful')\n"
+        "    print('{\"result\": 1}')\n"
+        "run(['noisy'])\n"
+    )
+    env = {**__import__("os").environ, **ENV, "LOG_FORMAT": "json"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert json.loads(result.stdout) == {"result": 1}  # stdout stays the command's own output
+    [event] = [json.loads(line) for line in result.stderr.splitlines()]
+    assert (event["level"], event["logger"], event["message"]) == ("warning", "tradeexecutor.test", "careful")
+    bad = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**env, "LOG_FORMAT": "yaml"},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (
+        bad.returncode == 1
+        and bad.stderr.strip() == "Error: Unknown log format 'yaml' for LOG_FORMAT: use text or json."
+    )

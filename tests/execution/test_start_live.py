@@ -398,3 +398,15 @@ def test_a_traded_cycle_reaches_discord_statsd_and_logstash_without_secrets(exec
     ]
     for secret in (key, key.removeprefix("0x"), token):
         assert not any(secret in text for text in everything), f"a secret leaked: {secret[:6]}..."
+
+
+def test_json_logs_go_to_stdout_one_object_per_line(executor, tmp_path) -> None:
+    _not_near_a_minute_boundary()
+    result = executor(BUY_ONCE, "--run-single-cycle", "--http-disabled", "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]  # nothing but JSON lines
+    done = [e for e in events if e["message"].startswith("Cycle 1 for ")]
+    assert done and done[0]["level"] == "info" and done[0]["strategy_id"] == "strategy"
+    assert any(e.get("trade_id") is not None for e in events), "trade context is a field of its own"
+    key = executor.wallet.key.to_0x_hex()
+    assert key[2:] not in result.stdout and key[2:] not in result.stderr

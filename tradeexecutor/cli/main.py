@@ -7,6 +7,7 @@ inside its function body: `hello`, `version` and `--help` stay fast.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 import typer.main
@@ -42,17 +43,33 @@ app = typer.Typer(
     name="trade-executor",
     help="Run a Python trading strategy as a backtest or live on Uniswap v2 style DEXes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        version.version()
+        raise typer.Exit()
 
 
 @app.callback(
     epilog="Global option: --env-file PATH (repeatable) loads Docker-style .env files before options "
     "are read; later files win, and variables already set in the environment win over files."
 )
-def main() -> None:
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and git revision, then exit.",
+            callback=_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """Run a Python trading strategy as a backtest or live on Uniswap v2 style DEXes."""
 
 

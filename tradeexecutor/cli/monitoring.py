@@ -33,6 +33,7 @@ class MonitoringOptions:
     """The values of the logging, webhook and reporting options (see cli/options.py)."""
 
     log_level: str = "info"
+    log_format: str = "text"
     file_log_level: str | None = "info"
     log_file_dir: Path = Path("logs")
     http_enabled: bool = True
@@ -141,6 +142,7 @@ def start_monitoring(
 
     log_setup = setup_logging(
         options.log_level,
+        log_format=options.log_format,
         file_log_level=options.file_log_level,
         log_file_dir=options.log_file_dir,
         strategy_id=metadata.id,

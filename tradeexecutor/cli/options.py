@@ -100,6 +100,15 @@ FileLogLevel = Annotated[
     ),
 ]
 LogFileDir = Annotated[Path, option("--log-file-dir", "Directory for rotating log files (10 MB x 5 kept).")]
+LogFormat = Annotated[
+    str,
+    option(
+        "--log-format",
+        "Console log format: text (human-readable lines on stderr) or json (one JSON object per line on "
+        "stdout, for container log collectors).",
+        case_sensitive=False,
+    ),
+]
 
 # --- webhook ------------------------------------------------------------------------------------
 

@@ -46,27 +46,44 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _option_rows(params: list) -> list[str]:
+    rows = []
+    for param in params:
+        if not isinstance(param, TyperOption) or param.name == "help":
+            continue
+        flags = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
+        envvar = param.envvar[0] if isinstance(param.envvar, list) else param.envvar
+        default = param.default
+        shown = (
+            ""
+            if default in (None, False, "") or callable(default)
+            else f"`{getattr(default, 'value', default)}`"
+        )
+        rows.append(f"| {flags} | {f'`{envvar}`' if envvar else ''} | {shown} | {_cell(param.help or '')} |")
+    return rows
+
+
+ENV_FILE_ROW = (
+    "| `--env-file PATH` |  |  | Load a Docker-style .env file before options are read (repeatable, anywhere on the "
+    "command line); later files win, and variables already set in the environment win over files. |"
+)
+TABLE_HEAD = "\n| option | env var | default | meaning |\n| --- | --- | --- | --- |\n"
+
+
 def render() -> str:
     root = typer.main.get_command(app)
     assert isinstance(root, TyperGroup)
-    parts = [HEADER]
+    parts = [
+        HEADER,
+        "\n## `trade-executor` (before any command)\n",
+        TABLE_HEAD,
+        "\n".join([*_option_rows(root.params), ENV_FILE_ROW]) + "\n",
+    ]
     for name, cmd in _commands(root):
         parts.append(f"\n## `trade-executor {name}`\n\n{_cell(cmd.help or '')}\n")  # type: ignore[attr-defined]
-        rows = []
-        for param in cmd.params:  # type: ignore[attr-defined]
-            if not isinstance(param, TyperOption) or param.name == "help":
-                continue
-            flags = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
-            envvar = param.envvar[0] if isinstance(param.envvar, list) else param.envvar
-            default = param.default
-            shown = (
-                ""
-                if default in (None, False, "") or callable(default)
-                else f"`{getattr(default, 'value', default)}`"
-            )
-            rows.append(f"| {flags} | `{envvar}` | {shown} | {_cell(param.help or '')} |")
+        rows = _option_rows(cmd.params)  # type: ignore[attr-defined]
         if rows:
-            parts.append("\n| option | env var | default | meaning |\n| --- | --- | --- | --- |\n")
+            parts.append(TABLE_HEAD)
             parts.append("\n".join(rows) + "\n")
     return "".join(parts)
 

@@ -1,7 +1,8 @@
 """`setup_logging()`: the one place that decides where log records go.
 
-Sinks: a human-readable console, an optional rotating file under `--log-file-dir`, the
-in-memory ring buffer behind `/logs`, and optionally Logstash. Every sink gets the same two
+Sinks: the console (human-readable lines on stderr, or with `--log-format json` one JSON
+object per line on stdout, for container log collectors), an optional rotating file under
+`--log-file-dir`, the in-memory ring buffer behind `/logs`, and optionally Logstash. Every sink gets the same two
 filters, in this order: context (strategy id, cycle, trade id) and secret redaction, so a
 secret cannot reach any of them. Calling it again replaces the handlers it installed
 before (tests and long-lived processes can reconfigure).
@@ -9,21 +10,26 @@ before (tests and long-lived processes can reconfigure).
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import logging.handlers
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tradeexecutor.config.redaction import SecretRedactor
 from tradeexecutor.config.redaction import redactor as default_redactor
 from tradeexecutor.errors import UserError
 from tradeexecutor.reporting.log_buffer import DEFAULT_CAPACITY, LogRingBuffer
 from tradeexecutor.reporting.log_context import ContextFilter, set_strategy_id
-from tradeexecutor.reporting.redaction_filter import RedactingFilter
+from tradeexecutor.reporting.redaction_filter import STANDARD_ATTRIBUTES, RedactingFilter
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+LOG_FORMATS = ("text", "json")
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(context)s%(message)s"
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(strategy_id)s] %(context)s%(message)s"
 FILE_MAX_BYTES = 10 * 1024 * 1024
@@ -47,6 +53,53 @@ def parse_level(value: str | None, option: str, allow_none: bool = False) -> int
         choices = ", ".join(LEVELS) + (" or none" if allow_none else "")
         raise UserError(f"Unknown log level {value!r} for {option}: use {choices}.")
     return LEVELS[text]
+
+
+def parse_log_format(value: str | None, option: str = "--log-format") -> str:
+    """'text' (the default) or 'json'; anything else is a UserError naming the option."""
+    text = (value or "text").strip().lower()
+    if text not in LOG_FORMATS:
+        raise UserError(f"Unknown log format {value!r} for {option}: use text or json.")
+    return text
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line, what Docker, Kubernetes, Loki, Datadog and friends collect:
+
+        {"time": "2024-05-01T12:00:03.120Z", "level": "info", "logger": "tradeexecutor.execution",
+         "message": "Trade 7 confirmed", "strategy_id": "sma", "cycle": 12, "trade_id": 7}
+
+    plus `exception` (the redacted traceback) and any `extra=` fields. It formats records
+    after the redaction filter has rewritten them, like every other sink.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        created = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+        event: dict[str, Any] = {
+            "time": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "strategy_id": getattr(record, "strategy_id", None),
+            "cycle": getattr(record, "cycle", None),
+            "trade_id": getattr(record, "trade_id", None),
+        }
+        for key, value in record.__dict__.items():
+            if key not in STANDARD_ATTRIBUTES and key not in event and not key.startswith("_"):
+                event[key] = (
+                    value if isinstance(value, str | int | float | bool) or value is None else str(value)
+                )
+        if record.exc_text:
+            event["exception"] = record.exc_text
+        return json.dumps(event, ensure_ascii=False)
+
+
+def _console_handler(
+    log_format: str, stream: Any, default_stream: Any
+) -> tuple[logging.Handler, logging.Formatter]:
+    if log_format == "json":
+        return logging.StreamHandler(stream or default_stream), JsonLineFormatter()
+    return logging.StreamHandler(stream or sys.stderr), logging.Formatter(CONSOLE_FORMAT)
 
 
 @dataclass
@@ -98,13 +151,19 @@ def _open_log_file(directory: Path, strategy_id: str | None) -> logging.Handler 
 
 def setup_default_logging(environ: Mapping[str, str] | None = None) -> None:
     """What every command that touches a node, a wallet or a state file gets before it runs:
-    warnings and errors on stderr, with secrets from the environment redacted. Commands with
-    logging options of their own (`start`, `demo`, `dashboard`) replace it with setup_logging."""
-    default_redactor.register_environment(os.environ if environ is None else environ)
+    warnings and errors on stderr, with secrets from the environment redacted; JSON lines
+    when LOG_FORMAT=json (still on stderr: stdout is the command's own output, often JSON
+    itself). Commands with logging options of their own (`start`, `demo`, `dashboard`)
+    replace it with setup_logging."""
+    environ = os.environ if environ is None else environ
+    default_redactor.register_environment(environ)
     root = logging.getLogger()
     if any(getattr(h, _INSTALLED_MARK, False) for h in root.handlers):
         return
-    _install(logging.StreamHandler(), logging.WARNING, logging.Formatter(CONSOLE_FORMAT), default_redactor)
+    handler, formatter = _console_handler(
+        parse_log_format(environ.get("LOG_FORMAT"), "LOG_FORMAT"), None, sys.stderr
+    )
+    _install(handler, logging.WARNING, formatter, default_redactor)
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
     logging.captureWarnings(True)
@@ -113,6 +172,7 @@ def setup_default_logging(environ: Mapping[str, str] | None = None) -> None:
 def setup_logging(
     log_level: str = "info",
     *,
+    log_format: str = "text",
     file_log_level: str | None = None,
     log_file_dir: Path = Path("logs"),
     strategy_id: str | None = None,
@@ -124,11 +184,13 @@ def setup_logging(
 ) -> LoggingSetup:
     """Configure the root logger for a command; register secrets from the environment first.
 
-    `log_level` is for the console, `file_log_level` ('none' disables) for
-    `<log_file_dir>/<strategy_id>.log`; the ring buffer keeps info and above (debug when the
-    console is at debug). Raises UserError for an unknown level or a malformed Logstash address.
+    `log_level` is for the console, `log_format` its format ('json': JSON lines on stdout),
+    `file_log_level` ('none' disables) for `<log_file_dir>/<strategy_id>.log`; the ring
+    buffer keeps info and above (debug when the console is at debug). Raises UserError for an
+    unknown level or format or a malformed Logstash address.
     """
     redactor = redactor or default_redactor
+    console_format = parse_log_format(log_format)
     console_level = parse_level(log_level, "--log-level")
     file_level = parse_level(file_log_level, "--file-log-level", allow_none=True)
     assert console_level is not None
@@ -151,8 +213,8 @@ def setup_logging(
 
     buffer_level = min(console_level, logging.INFO)
     setup = LoggingSetup(buffer=LogRingBuffer(buffer_capacity, buffer_level), secret_names=secret_names)
-    console = logging.StreamHandler(console_stream)
-    setup.handlers.append(_install(console, console_level, logging.Formatter(CONSOLE_FORMAT), redactor))
+    console, formatter = _console_handler(console_format, console_stream, sys.stdout)
+    setup.handlers.append(_install(console, console_level, formatter, redactor))
     setup.handlers.append(_install(setup.buffer, buffer_level, None, redactor))
 
     levels = [console_level, buffer_level]

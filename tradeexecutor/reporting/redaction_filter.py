@@ -16,7 +16,7 @@ from tradeexecutor.config.redaction import SecretRedactor
 from tradeexecutor.config.redaction import redactor as default_redactor
 
 # Attributes every LogRecord has; anything else came from `extra=` or a filter.
-_STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
+STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
 _MARK = "_tradeexecutor_redacted"
 
 
@@ -44,7 +44,7 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
+            if key not in STANDARD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, key, redact(value))
         setattr(record, _MARK, True)
         return True

@@ -15,6 +15,7 @@ from tradeexecutor.cli.options import (
     FleetTimeout,
     HttpHost,
     HttpPort,
+    LogFormat,
     PasswordStdin,
     Strategies,
     Username,
@@ -31,6 +32,7 @@ def dashboard(
     app_cookie_secret: AppCookieSecret = None,
     dashboard_cookie_secure: DashboardCookieSecure = "auto",
     fleet_timeout: FleetTimeout = 3.0,
+    log_format: LogFormat = "text",
 ) -> None:
     """Serve one page listing many executors (status, value, last cycle) read from their webhooks."""
     import signal
@@ -47,7 +49,7 @@ def dashboard(
     if not 0 < fleet_timeout <= 60:
         raise UserError(f"--fleet-timeout {fleet_timeout} is out of range: use 0.1 to 60 seconds.")
     config = WebhookConfig.from_options(http_host, http_port)
-    log_setup = setup_logging("info", file_log_level=None, strategy_id="dashboard")
+    log_setup = setup_logging("info", log_format=log_format, file_log_level=None, strategy_id="dashboard")
     login = (
         build_login(
             db_url=dashboard_db_url, cookie_secret=app_cookie_secret, cookie_secure=dashboard_cookie_secure

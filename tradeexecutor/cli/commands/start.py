@@ -56,6 +56,7 @@ from tradeexecutor.cli.options import (
     Id,
     InitialCash,
     LogFileDir,
+    LogFormat,
     LogLevel,
     LogstashServer,
     LongDescription,
@@ -135,6 +136,7 @@ def start(
     http_password: HttpPassword = None,
     http_cors_origins: HttpCorsOrigins = None,
     log_level: LogLevel = "info",
+    log_format: LogFormat = "text",
     file_log_level: FileLogLevel = "info",
     log_file_dir: LogFileDir = Path("logs"),
     discord_webhook_url: DiscordWebhookUrl = None,
@@ -239,6 +241,7 @@ def start(
         audit_tolerance=audit_tolerance,
         monitoring=MonitoringOptions(
             log_level=log_level,
+            log_format=log_format,
             file_log_level=None if file_log_level.lower() == "none" else file_log_level,
             log_file_dir=log_file_dir,
             http_enabled=http_enabled,
