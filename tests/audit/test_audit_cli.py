@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -152,6 +154,35 @@ def test_a_swap_outside_the_executor_fails_with_exit_1_naming_it(cli, devchain, 
 
     only_ledger = cli.run("audit", "--audit-types", "ledger")  # the ledger itself is fine
     assert only_ledger.returncode == 0 and "Order audit" not in only_ledger.stdout
+
+
+def test_audit_json_has_every_row_check_and_problem(cli, devchain, live) -> None:
+    traded(live)
+    mint(devchain, "USDC", devchain.hot_wallet.address, 3)  # drift within tolerance: booked
+    passed = cli.run("audit", "--json")
+    assert passed.returncode == 0, passed.stderr
+    document = json.loads(passed.stdout, parse_float=Decimal)  # stdout holds the result only
+    assert f"Auditing {cli.state}" in passed.stderr
+    assert document["ok"] is True and document["complete"] is True and document["drift_booked"] is True
+    assert document["wallet_address"] == devchain.hot_wallet.address and document["state_file"] == str(
+        cli.state
+    )
+    usdc = next(row for row in document["balances"] if row["asset"] == "USDC")
+    assert usdc["verdict"] == "drift" and usdc["difference"] == Decimal("0.000003")
+    assert usdc["chain"] - usdc["state"] == usdc["difference"] and usdc["tolerance"] == Decimal("0.00001")
+    assert document["drift"] == [
+        {"asset": "USDC", "amount": Decimal("0.000003"), "reason": document["drift"][0]["reason"]}
+    ]
+    assert set(document["audits"]) == {"balance", "ledger", "order"}
+    assert all(a["status"] == "passed" and a["problems"] == [] for a in document["audits"].values())
+    assert any("trade(s)" in line for line in document["audits"]["ledger"]["checked"])
+
+    rogue = swap_outside_executor(devchain, 3 * 10**6)
+    failed = cli.run("audit", "--json")
+    assert failed.returncode == 1 and "listed in the JSON" in failed.stderr
+    document = json.loads(failed.stdout)
+    assert document["ok"] is False
+    assert any(p["tx_hash"] == rogue for p in document["audits"]["order"]["problems"])
 
 
 def test_a_tampered_state_file_fails_the_ledger_audit_naming_the_asset(cli, live) -> None:

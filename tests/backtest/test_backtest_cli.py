@@ -67,6 +67,44 @@ def test_backtest_end_to_end_on_a_synthetic_market(tmp_path: Path) -> None:
     assert not re.search(r"<script[^>]*\bsrc=|<link|<img|<iframe", html), "the report must load nothing"
 
 
+def test_backtest_json_prints_the_summary_figures_as_numbers(tmp_path: Path) -> None:
+    import json
+
+    from tradeexecutor.analysis.summary import calculate_summary
+
+    state_file = tmp_path / "sma.json"
+    args = [
+        "backtest",
+        f"--strategy-file={SMA}",
+        "--backtest-start=2024-01-01",
+        "--backtest-end=2024-01-01T12:00",
+        "--synthetic-data",
+        f"--state-file={state_file}",
+    ]
+    result = cli([*args, "--json"])
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout, parse_float=Decimal)  # one JSON object and nothing else
+    state = read_state_file(state_file)
+    summary = calculate_summary(state)
+    assert document["total_trades"] == summary.total_trades == len(state.portfolio.closed_positions) > 0
+    assert document["cycles"] == 12 * 60 and document["period_days"] == Decimal("0.5")
+    assert document["value_at_end"] == state.portfolio.total_equity().quantize(Decimal("0.000001"))
+    assert float(document["return_pct"]) == pytest.approx(float(summary.return_pct) * 100, abs=1e-6)
+    assert float(document["annualised_return_pct"]) == pytest.approx(
+        float(summary.annualised_return_pct) * 100, abs=1e-6
+    )
+    assert float(document["max_drawdown_pct"]) == pytest.approx(-summary.max_drawdown * 100, abs=1e-6)
+    assert float(document["sharpe"]) == pytest.approx(summary.sharpe, abs=1e-6)
+    assert (
+        document["won_trades"] + document["lost_trades"] + document["zero_profit_trades"]
+        == document["total_trades"]
+    )
+    assert document["start"] == "2024-01-01T00:00:00Z" and document["state_file"] == str(state_file)
+    # the same run as a table: the same numbers
+    table = dict(re.split(r"\s{2,}", line.strip()) for line in cli(args).stdout.splitlines())
+    assert table["Total trades done"] == str(document["total_trades"])
+
+
 def test_start_with_backtest_execution_type_is_the_same_run(tmp_path: Path) -> None:
     common = [
         f"--strategy-file={SMA}",

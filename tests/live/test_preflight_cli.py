@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,24 @@ def test_check_universe_reports_latest_candle_and_gates_on_its_age(cli, devchain
     assert "Latest OHLCV candle is at: " in stale.stdout
 
 
+def test_check_universe_json(cli, devchain) -> None:
+    move_market(devchain, "USDC", "WETH", 1_000 * 10**6)
+    ok = cli.run("check-universe", "--json", "--max-data-delay-minutes", "120")
+    assert ok.returncode == 0, ok.stderr
+    document = json.loads(ok.stdout)
+    assert document["ok"] is True and document["problems"] == []
+    assert document["pairs"] == ["WETH-USDC"] and document["reserve"] == "USDC"
+    assert 0 <= document["latest_candle_age_seconds"] <= 120 * 60
+    assert datetime.fromisoformat(document["latest_candle_at"]).tzinfo is not None
+    cli.strategy(bucket="1d")
+    if datetime.now(UTC).hour == 0 and datetime.now(UTC).minute < 2:
+        return
+    stale = cli.run("check-universe", "--json", "--max-data-delay-minutes", "1")
+    one_sentence_error(stale, "more than --max-data-delay-minutes 1")
+    document = json.loads(stale.stdout)
+    assert document["ok"] is False and "stale" in document["problems"][0]
+
+
 # --- check-wallet -------------------------------------------------------------------------------
 
 
@@ -126,6 +146,30 @@ def test_check_wallet_lists_every_problem_of_an_empty_wallet(cli) -> None:
     one_sentence_error(result, "check-wallet found 2 problem(s)")
     assert f"PROBLEM: Hot wallet {empty.address} has 0 ETH for gas, below the minimum" in result.stdout
     assert f"PROBLEM: Hot wallet {empty.address} holds no USDC" in result.stdout
+
+
+def test_check_wallet_json(cli, devchain) -> None:
+    from tradeexecutor.ethereum.wallet import HotWallet
+
+    result = cli.run("check-wallet", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is True and document["chain_id"] == 31337 and document["chain"] == "anvil"
+    assert document["hot_wallet"] == devchain.hot_wallet.address
+    assert document["gas"] == {"symbol": "ETH", "balance": 100, "minimum": document["gas"]["minimum"]}
+    assert document["reserve"]["symbol"] == "USDC" and document["reserve"]["balance"] == 10_000
+    assert document["gas_pricing"]["method"] == "london" and document["gas_pricing"]["max_fee_wei"] > 0
+    routes = {r["pair"]: r for r in document["routes"]}
+    assert routes["DEV-WETH"]["route"] == "USDC -> WETH -> DEV" and len(routes["DEV-WETH"]["pools"]) == 2
+    assert "UniswapV2ExecutionModel" in document["models"]["Execution model"]
+    assert devchain.hot_wallet.key.to_0x_hex()[2:] not in result.stdout + result.stderr
+
+    empty = HotWallet.create()
+    bad = cli.run("check-wallet", "--json", key=empty.export_private_key())
+    one_sentence_error(bad, "check-wallet found 2 problem(s), listed in the JSON")
+    document = json.loads(bad.stdout)
+    assert document["ok"] is False and len(document["problems"]) == 2
+    assert document["gas"]["balance"] == 0
 
 
 @pytest.mark.parametrize(
@@ -183,6 +227,21 @@ def test_perform_test_trade_buys_and_sells_back_recorded_as_test_trades(cli) -> 
     (position,) = state.portfolio.closed_positions.values()
     assert "Test trade" in position.notes and position.quantity_raw == 0
     assert trades[0].executed_reserve_raw == 10**6  # 1 USDC
+
+
+def test_perform_test_trade_json(cli) -> None:
+    result = cli.run("perform-test-trade", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout, parse_float=Decimal)  # the outcome only: progress went to stderr
+    assert "Now closing the position." in result.stderr
+    state = load_state(cli.dir / "state.json")
+    buy, sell = sorted(state.portfolio.all_trades(), key=lambda t: t.trade_id)
+    assert document["ok"] is True and document["pair"] == "WETH-USDC" and document["simulated"] is False
+    assert document["buy"]["trade_id"] == buy.trade_id and document["buy"]["value"] == 1
+    assert document["sell"]["quantity"] == abs(sell.executed_quantity)  # exact: JSON numbers, all digits
+    assert document["round_trip_cost"] == buy.executed_reserve - sell.executed_reserve
+    assert document["buy"]["tx_hash"] == buy.blockchain_transactions[-1].tx_hash
+    assert document["gas"] > 0 and document["gas_symbol"] == "ETH"
 
 
 def test_perform_test_trade_refuses_to_mix_with_an_open_position(cli) -> None:

@@ -1,6 +1,10 @@
-"""The audit report as text: a table per asset, then what the ledger and order audits checked."""
+"""The audit report as text (a table per asset, then what the ledger and order audits
+checked) and as one JSON-ready document for `audit --json`."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from tradeexecutor.audit.model import AuditReport, AuditSection, AuditType, Verdict
 from tradeexecutor.ethereum.gas import human
@@ -74,3 +78,50 @@ def report_lines(report: AuditReport) -> list[str]:
     lines.append("")
     lines.append(report.headline())
     return lines
+
+
+def report_document(report: AuditReport) -> dict[str, Any]:
+    """The whole report for `audit --json`: exact amounts (Decimals), every check and problem."""
+
+    def amount(asset: Any, raw: int) -> Decimal:
+        return asset.to_decimal(raw).normalize()
+
+    return {
+        "ok": report.ok,
+        "complete": report.complete,
+        "headline": report.headline(),
+        "at": report.at,
+        "block": report.block,
+        "wallet_address": report.wallet_address,
+        "read_only": report.read_only,
+        "drift_booked": report.drift_booked,
+        "balances": [
+            {
+                "asset": row.asset.symbol,
+                "asset_key": row.asset.key,
+                "state": amount(row.asset, row.state_raw),
+                "chain": amount(row.asset, row.chain_raw),
+                "difference": amount(row.asset, row.difference_raw),
+                "tolerance": amount(row.asset, row.tolerance_raw),
+                "verdict": row.verdict.name,
+                "note": row.note or None,
+            }
+            for row in report.balances
+        ],
+        "audits": {
+            s.audit_type.value: {
+                "status": s.status,
+                "skipped_reason": s.skipped,
+                "checked": list(s.checked),
+                "notes": list(s.notes),
+                "problems": [
+                    {"message": p.message, "asset_key": p.asset_key, "tx_hash": p.tx_hash} for p in s.problems
+                ],
+            }
+            for s in report.sections
+        },
+        "drift": [
+            {"asset": d.asset.symbol, "amount": amount(d.asset, d.amount_raw), "reason": d.reason}
+            for d in report.drift
+        ],
+    }

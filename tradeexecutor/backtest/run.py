@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tradeexecutor.analysis.summary import BacktestSummary, calculate_summary
 from tradeexecutor.backtest.engine import Backtest, BacktestConfig, Progress, check_range, prepare_backtest
@@ -71,6 +72,49 @@ class BacktestOutcome:
     cycles: int
     state_file: Path
     report_file: Path | None
+
+    def document(self) -> dict[str, Any]:
+        """The summary figures as numbers, for `backtest --json` (see docs/backtesting.md).
+
+        Percentages are percent (12.5 means 12.5 %), money is in the reserve currency,
+        rounded to its decimals; a figure the summary cannot give (say a Sharpe ratio of a
+        run too short for one) is null."""
+        s = self.summary
+        scale = Decimal(1).scaleb(-self.universe.reserve_asset.decimals)
+
+        def money(value: Decimal | None) -> Decimal | None:
+            return None if value is None else value.quantize(scale)
+
+        def pct(value: Decimal | float | None) -> float | None:
+            return None if value is None else round(float(value) * 100, 6)
+
+        total = s.total_trades
+        return {
+            "strategy_id": self.state.strategy_id,
+            "start": s.start,
+            "end": s.end,
+            "period_days": round(s.period.total_seconds() / 86_400, 6),
+            "cycles": self.cycles,
+            "reserve_currency": self.universe.reserve_asset.symbol,
+            "return_pct": pct(s.return_pct),
+            "annualised_return_pct": pct(s.annualised_return_pct),
+            "sharpe": None if s.sharpe is None else round(s.sharpe, 6),
+            "max_drawdown_pct": None if s.max_drawdown is None else pct(-s.max_drawdown),
+            "cash_at_start": money(s.cash_at_start),
+            "value_at_end": money(s.value_at_end),
+            "cash_at_end": money(s.cash_at_end),
+            "realised_profit": money(s.realised_profit),
+            "unrealised_value": money(s.open_positions_value),
+            "total_trades": total,
+            "won_trades": len(s.won),
+            "lost_trades": len(s.lost),
+            "zero_profit_trades": len(s.zero),
+            "win_rate_pct": pct(Decimal(len(s.won)) / total) if total else None,
+            "stop_losses": s.stop_losses,
+            "positions_open_at_end": s.positions_open_at_end,
+            "state_file": str(self.state_file),
+            "report_file": None if self.report_file is None else str(self.report_file),
+        }
 
 
 class BacktestStopped(UserError):

@@ -139,15 +139,21 @@ BACKTEST_OPTION_NAMES: tuple[str, ...] = tuple(inspect.signature(build_options).
 """The keyword arguments `build_options` takes: the backtest's CLI parameters by name."""
 
 
-def backtest_cli(options: BacktestOptions) -> BacktestOutcome:
-    """Run the backtest with a progress bar and print the summary. See the module docstring."""
+def backtest_cli(options: BacktestOptions, *, json_output: bool = False) -> BacktestOutcome:
+    """Run the backtest with a progress bar and print the summary (as one JSON object with
+    `json_output`). See the module docstring."""
     try:
         outcome = run_with_progress(options)
     except KeyboardInterrupt as e:
         for note in getattr(e, "__notes__", []):  # where the state so far was saved
             print(note, file=sys.stderr)
         raise
-    typer.echo(format_table(summary_rows(outcome.summary)))
+    if json_output:
+        from tradeexecutor.cli.output import echo_json
+
+        echo_json(outcome.document())
+    else:
+        typer.echo(format_table(summary_rows(outcome.summary)))
     print(f"State saved to {outcome.state_file}", file=sys.stderr)
     if outcome.report_file is not None:
         print(f"Report written to {outcome.report_file}", file=sys.stderr)

@@ -10,7 +10,7 @@ Usage in a command (after the state path is known, before connecting):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,13 +35,13 @@ class SimulationScope:
     def simulating(self) -> bool:
         return self.simulation is not None
 
-    def connected(self, setup: Any) -> None:
+    def connected(self, setup: Any, say: Callable[[str], object] = typer.echo) -> None:
         """After connect_live on the fork: give the wallet the asked reserve, say what is simulated."""
         if self.simulation is None:
             return
-        typer.echo(self.simulation.describe())
+        say(self.simulation.describe())
         if self.reserve is not None:
-            typer.echo(self.simulation.fund_reserve(setup.reserve, self.reserve))
+            say(self.simulation.fund_reserve(setup.reserve, self.reserve))
 
 
 @contextmanager

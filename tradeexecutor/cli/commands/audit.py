@@ -2,8 +2,8 @@
 
 Runs the balance, ledger and order audits (docs/audit.md) over the whole history of the
 state file and prints a table per asset (state balance, chain balance, difference,
-tolerance, verdict), then what the ledger and order audits checked. Exit 0 only when
-every selected audit ran and passed.
+tolerance, verdict), then what the ledger and order audits checked (`--json`: the whole
+report as one JSON object). Exit 0 only when every selected audit ran and passed.
 
 No private key is needed: the wallet comes from the state (or --wallet-address). When no
 executor holds the state file, drift within tolerance is booked and the findings and audit
@@ -19,12 +19,14 @@ from tradeexecutor.cli.options import (
     AuditTypes,
     ExchangeSlug,
     Id,
+    JsonOutput,
     OptionalDeploymentFile,
     StateFile,
     StrategyFile,
     TokenAddresses,
     WalletAddress,
 )
+from tradeexecutor.cli.output import echo_json
 from tradeexecutor.errors import UserError
 
 
@@ -38,12 +40,14 @@ def audit(
     wallet_address: WalletAddress = None,
     audit_types: AuditTypes = "balance,ledger,order",
     audit_tolerance: AuditTolerance = None,
+    json_output: JsonOutput = False,
 ) -> None:
     """Audit the state file against the chain: balances, ledger and the wallet's transactions."""
     from tradeexecutor.audit.model import parse_audit_types
     from tradeexecutor.audit.tolerance import Tolerances
     from tradeexecutor.execution.live.state_access import state_path
 
+    say = (lambda text: typer.echo(text, err=True)) if json_output else typer.echo  # stdout: the result only
     # the options are checked before web3 is even imported: a typo fails in a fraction of a second
     types = parse_audit_types(audit_types)
     tolerances = Tolerances.parse(audit_tolerance)
@@ -57,7 +61,7 @@ def audit(
         audit_pairs_from_settings,
         consistent_block,
     )
-    from tradeexecutor.audit.table import report_lines
+    from tradeexecutor.audit.table import report_document, report_lines
     from tradeexecutor.audit.wallet import resolve_wallet
     from tradeexecutor.execution.live.connect import connect_live
     from tradeexecutor.execution.live.routes import LiveRouting
@@ -73,13 +77,13 @@ def audit(
     try:
         store = JSONFileStore(path)
     except StateFileLocked as e:
-        typer.echo(f"{e} Auditing it read-only: drift is reported, not booked, and nothing is saved.")
+        say(f"{e} Auditing it read-only: drift is reported, not booked, and nothing is saved.")
         store = JSONFileStore(path, read_only=True)
     with store:
         block_before_load = setup.web3.eth.block_number  # read first: see consistent_block()
         state = store.load()
         wallet, source = resolve_wallet(state, wallet_address)
-        typer.echo(f"Auditing {path} (wallet {wallet} from {source}; tolerances: {tolerances.describe()})")
+        say(f"Auditing {path} (wallet {wallet} from {source}; tolerances: {tolerances.describe()})")
         routing = LiveRouting(setup.web3, setup.deployments, setup.reserve, known_pairs=setup.pairs)
         settings = AuditSettings(
             types=types,
@@ -92,14 +96,18 @@ def audit(
         )
         if not store.read_only:
             store.save(state)
-    for line in report_lines(report):
-        typer.echo(line)
+    if json_output:
+        echo_json({"state_file": str(path), **report_document(report)})
+    else:
+        for line in report_lines(report):
+            typer.echo(line)
     if not report.ok:
         raise UserError(
-            f"The audit failed with {len(report.problems)} problem(s), listed above: trading on this state must "
-            "stop until they are explained."
+            f"The audit failed with {len(report.problems)} problem(s), listed {'in the JSON' if json_output else 'above'}: "
+            "trading on this state must stop until they are explained."
         )
     if not report.complete:
         skipped = "; ".join(f"{s.audit_type}: {s.skipped}" for s in report.sections if s.skipped)
         raise UserError(f"Not every audit could run ({skipped}); run the audit again once that is resolved.")
-    typer.echo("All ok")
+    if not json_output:
+        typer.echo("All ok")

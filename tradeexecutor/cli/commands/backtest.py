@@ -17,6 +17,7 @@ from tradeexecutor.cli.options import (
     CandleData,
     Id,
     InitialCash,
+    JsonOutput,
     Report,
     StateFile,
     StrategyFile,
@@ -41,9 +42,11 @@ def backtest(
     backtest_slippage_bps: BacktestSlippageBps = "0",
     backtest_pool_liquidity: BacktestPoolLiquidity = None,
     report: Report = None,
+    json_output: JsonOutput = False,
 ) -> None:
     """Backtest a strategy module and print its summary; the state goes to state/<id>-backtest.json."""
     raw = dict(locals())
     from tradeexecutor.cli.backtest_cli import backtest_cli, build_options
 
-    backtest_cli(build_options(**raw))
+    as_json = raw.pop("json_output")
+    backtest_cli(build_options(**raw), json_output=as_json)

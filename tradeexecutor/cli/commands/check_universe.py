@@ -1,7 +1,8 @@
 """`trade-executor check-universe`: build the live trading universe and check the data is fresh.
 
 Exit 0 when the newest candle opened within --max-data-delay-minutes, 1 otherwise (or on
-any connection or strategy problem), so a deployment script can gate on it.
+any connection or strategy problem), so a deployment script can gate on it; `--json` prints
+the result as one JSON object.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from tradeexecutor.cli.options import (
     CachePath,
     CandleStartBlock,
     ExchangeSlug,
+    JsonOutput,
     MaxDataDelayMinutes,
     OptionalDeploymentFile,
     StrategyFile,
     TokenAddresses,
 )
+from tradeexecutor.cli.output import echo_json
 from tradeexecutor.errors import UserError
 
 
@@ -30,11 +33,13 @@ def check_universe(
     candle_start_block: CandleStartBlock = None,
     cache_path: CachePath = Path("cache"),
     max_data_delay_minutes: MaxDataDelayMinutes = 180,
+    json_output: JsonOutput = False,
 ) -> None:
     """Build the strategy's universe from on-chain candles and check the newest candle is recent."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from tradeexecutor.execution.live.connect import connect_live
+    from tradeexecutor.toolbox.preflight import check_universe_freshness
 
     setup = connect_live(
         strategy_file,
@@ -43,28 +48,13 @@ def check_universe(
         token_addresses=token_addresses,
         candle_start_block=candle_start_block,
     )
-    universe = setup.create_universe(cache_path / "onchain-candles")
-    series = [universe.series(p) for p in universe.pairs]
-    latest = max((s.frame.index[-1] for s in series if len(s)), default=None)
-    typer.echo(
-        f"Universe: {len(universe.pairs)} pair(s) ({universe.tickers()}), reserve {universe.reserve_asset.symbol}"
+    result = check_universe_freshness(
+        setup, cache_path / "onchain-candles", timedelta(minutes=max_data_delay_minutes)
     )
-    if latest is None:
-        raise UserError(
-            f"The universe has no candles at all (no swaps in its pools since block {setup.candle_start_block}): "
-            "check the pairs and --candle-start-block."
-        )
-    now = datetime.now(UTC)
-    age = now - latest.to_pydatetime()
-    typer.echo(f"Latest OHLCV candle is at: {latest:%Y-%m-%d %H:%M:%S}, {_age(age)} ago")
-    if age > timedelta(minutes=max_data_delay_minutes):
-        raise UserError(
-            f"The newest candle is {_age(age)} old, more than --max-data-delay-minutes {max_data_delay_minutes}: "
-            "the market data is stale (no recent swaps, or the node is behind)."
-        )
-    typer.echo("All ok")
-
-
-def _age(delta: object) -> str:
-    text = str(delta)
-    return text.split(".")[0]
+    if json_output:
+        echo_json(result.document())
+    else:
+        for line in result.lines():
+            typer.echo(line)
+    if result.problems:
+        raise UserError(" ".join(result.problems))
