@@ -110,12 +110,18 @@ def test_export_trades_csv_and_parquet_read_back_exactly(operator) -> None:
 
     parquet = operator.run("export-trades", "--export-format", "parquet", "--output", "books")
     assert parquet.returncode == 0, parquet.stderr
-    table = pq.read_table(operator.dir / "books" / "trades.parquet").to_pylist()
-    assert [r["executed_reserve"] for r in table] == [r["executed_reserve"] for r in rows]
+    parquet_trades = pq.read_table(operator.dir / "books" / "trades.parquet")
+    table = parquet_trades.to_pylist()
+    # decimal columns at the token's scale: exact Decimals, not strings
+    assert str(parquet_trades.schema.field("executed_reserve").type) == "decimal256(76, 6)"  # USDC
+    assert str(parquet_trades.schema.field("executed_quantity").type) == "decimal256(76, 18)"  # WETH
+    assert [r["executed_reserve"] for r in table] == [t.executed_reserve for t in trades]
+    assert [r["executed_quantity_raw"] for r in table] == [t.executed_quantity_raw for t in trades]
     assert table[0]["executed_at"] == trades[0].executed_at and table[0]["executed_at"].tzinfo is not None
     assert table[0]["executed_at"].utcoffset().total_seconds() == 0
     ledger_pq = pq.read_table(operator.dir / "books" / "ledger.parquet").to_pylist()
-    assert [r["amount"] for r in ledger_pq] == [r["amount"] for r in ledger]
+    assert [r["amount"] for r in ledger_pq] == [Decimal(r["amount"]) for r in ledger]
+    assert [r["amount_raw"] for r in ledger_pq] == [e.amount_raw for e in state.ledger.entries]
 
     single = operator.run("export-trades", "--output", "tax/2024.csv")
     assert single.returncode == 0, single.stderr

@@ -99,3 +99,43 @@ def test_a_close_never_accepts_less_than_the_minimum_the_operator_saw() -> None:
     assert tighter < 50
     assert slippage_keeping_minimum(shown, quote("995"), 50) is None  # fell to the minimum: refuse
     assert slippage_keeping_minimum(shown, quote("900"), 50) is None
+
+
+def test_frames_are_numeric_and_parquet_keeps_every_digit(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from tests.dashboard.test_dashboard_units import traded_state
+    from tradeexecutor.toolbox.export import export_state, ledger_frame, trades_frame
+
+    state = traded_state()
+    trades = trades_frame(state)
+    numeric = ("executed_quantity", "executed_reserve", "executed_price", "gas_fees_reserve", "planned_price")
+    assert all(pd.api.types.is_float_dtype(trades[c]) for c in numeric)
+    assert str(trades["executed_quantity_raw"].dtype) == "Int64" and str(trades["trade_id"].dtype) == "Int64"
+    assert str(trades["executed_at"].dtype) == "datetime64[us, UTC]"
+    assert trades["executed_quantity"].tolist() == [1.0, -0.5]
+    assert trades["executed_quantity_raw"].tolist() == [10**18, -(5 * 10**17)]
+    assert trades["executed_reserve"].sum() == 3050.0  # maths works without Decimal objects
+    ledger = ledger_frame(state)
+    assert pd.api.types.is_float_dtype(ledger["amount"]) and ledger["amount_raw"].sum() == sum(
+        e.amount_raw for e in state.ledger.entries
+    )
+
+    # a whale: more than int64 raw units stays exact in Parquet and as Python ints in the frame
+    from tests.state.factories import T0, WETH, hours
+
+    state.record_deposit(WETH, 2**100, T0 + hours(5), reason="whale")
+    assert ledger_frame(state)["amount_raw"].iloc[-1] == 2**100
+    export_state(state, tmp_path, "parquet")
+    rows = pq.read_table(tmp_path / "ledger.parquet").to_pylist()
+    assert rows[-1]["amount_raw"] == 2**100 and rows[-1]["amount"] == WETH.to_decimal(2**100)
+    assert rows[-1]["amount"].as_tuple().exponent == -18  # WETH's scale
+
+
+def test_parquet_refuses_a_number_it_cannot_hold_in_one_sentence(tmp_path: Path) -> None:
+    from tradeexecutor.toolbox.export import Kind, write_parquet
+
+    with pytest.raises(UserError, match="too many digits for a Parquet decimal .*--export-format csv"):
+        write_parquet(tmp_path / "x.parquet", [("amount_raw", Kind.raw)], [{"amount_raw": 2**256 - 1}])
+    assert not list(tmp_path.iterdir())  # nothing half written

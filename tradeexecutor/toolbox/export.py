@@ -1,10 +1,18 @@
-"""Every trade and ledger entry as flat rows for accountants: CSV or Parquet.
+"""Every trade and ledger entry as flat rows for accountants: CSV, Parquet or a DataFrame.
 
-Amounts are exact decimal strings in both formats: a token amount can have up to 78
-digits and every token its own number of decimals, which neither a float nor one fixed
-Parquet decimal type holds exactly; `Decimal(text)` reads them back without loss.
-Timestamps are ISO 8601 in UTC in CSV and UTC timestamps in Parquet. Files are written to
-a temporary name and renamed, so a reader never sees half an export.
+- **CSV**: amounts are exact decimal text (`Decimal(text)` reads them back without loss).
+- **Parquet**: amounts are decimal columns (`decimal256`, read back as `Decimal`): a token
+  amount column has the scale of its token (18 for WETH, 6 for USDC; a column mixing tokens
+  takes the largest), so every amount is exact; derived values (planned amounts, prices,
+  fees valued in the reserve currency) are rounded to 18 decimals; raw token units are
+  decimals of scale 0. decimal256 holds 76 digits: a number with more (10^76 units, far
+  beyond any real balance) stops the export with a sentence pointing to CSV.
+- **DataFrame** (`trades_frame`, `ledger_frame`): numbers are numbers, for analysis: amounts
+  and values as float64 beside the exact raw integers (`*_raw`), ids as nullable Int64,
+  times as UTC datetimes.
+
+Timestamps are ISO 8601 in UTC in CSV and UTC timestamps elsewhere. Files are written to a
+temporary name and renamed, so a reader never sees half an export.
 """
 
 from __future__ import annotations
@@ -33,7 +41,13 @@ class Kind(StrEnum):
     int = "int"
     text = "text"
     time = "time"
-    amount = "amount"  # exact decimal string
+    amount = "amount"  # a token amount, exact at its token's scale
+    value = "value"  # a derived decimal (a price, a planned amount, a fee valued in reserve)
+    raw = "raw"  # an integer number of token units, any size
+
+
+VALUE_SCALE = 18  # decimals kept of derived values in Parquet
+PARQUET_PRECISION = 76  # decimal256's largest
 
 
 Columns = Sequence[tuple[str, Kind]]
@@ -57,16 +71,19 @@ TRADE_COLUMNS: Columns = (
     ("planned_at", Kind.time),
     ("executed_at", Kind.time),
     ("failed_at", Kind.time),
-    ("planned_quantity", Kind.amount),
-    ("planned_reserve", Kind.amount),
-    ("planned_price", Kind.amount),
+    ("planned_quantity", Kind.value),
+    ("planned_reserve", Kind.value),
+    ("planned_price", Kind.value),
     ("executed_quantity", Kind.amount),
+    ("executed_quantity_raw", Kind.raw),
     ("executed_reserve", Kind.amount),
-    ("executed_price", Kind.amount),
-    ("lp_fees_reserve", Kind.amount),
+    ("executed_reserve_raw", Kind.raw),
+    ("executed_price", Kind.value),
+    ("lp_fees_reserve", Kind.value),
     ("gas_fees_native", Kind.amount),
+    ("gas_fees_native_raw", Kind.raw),
     ("native_symbol", Kind.text),
-    ("gas_fees_reserve", Kind.amount),
+    ("gas_fees_reserve", Kind.value),
     ("swap_tx_hash", Kind.text),
     ("tx_hashes", Kind.text),
     ("block_number", Kind.int),
@@ -82,8 +99,8 @@ LEDGER_COLUMNS: Columns = (
     ("asset_symbol", Kind.text),
     ("asset_address", Kind.text),
     ("amount", Kind.amount),
-    ("amount_raw", Kind.amount),
-    ("gas_fee_reserve", Kind.amount),
+    ("amount_raw", Kind.raw),
+    ("gas_fee_reserve", Kind.value),
     ("reserve_symbol", Kind.text),
     ("trade_id", Kind.int),
     ("position_id", Kind.int),
@@ -134,10 +151,13 @@ def _trade_row(state: State, t: TradeExecution) -> dict[str, Any]:
         "planned_reserve": t.planned_reserve,
         "planned_price": t.planned_price,
         "executed_quantity": t.executed_quantity if executed else None,
+        "executed_quantity_raw": t.executed_quantity_raw,
         "executed_reserve": t.executed_reserve if t.executed_reserve_raw is not None else None,
+        "executed_reserve_raw": t.executed_reserve_raw,
         "executed_price": t.executed_price,
         "lp_fees_reserve": t.lp_fees_reserve,
         "gas_fees_native": native.to_decimal(t.gas_fees_native_raw),
+        "gas_fees_native_raw": t.gas_fees_native_raw,
         "native_symbol": native.symbol,
         "gas_fees_reserve": t.gas_fees_reserve,
         "swap_tx_hash": swaps[-1].tx_hash if swaps else None,
@@ -171,7 +191,7 @@ def ledger_rows(state: State) -> list[dict[str, Any]]:
                 "asset_symbol": asset.symbol,
                 "asset_address": asset.address,
                 "amount": asset.to_decimal(e.amount_raw),
-                "amount_raw": Decimal(e.amount_raw),
+                "amount_raw": e.amount_raw,
                 "gas_fee_reserve": gas_reserve,
                 "reserve_symbol": reserve_symbol if gas_reserve is not None else None,
                 "trade_id": e.trade_id,
@@ -195,7 +215,7 @@ def _csv_cell(value: Any, kind: Kind) -> str:
         return ""
     if kind == Kind.time:
         return iso_utc(value)
-    if kind == Kind.amount:
+    if kind in (Kind.amount, Kind.value):
         return exact(value) or ""
     return spreadsheet_safe(str(value)) if kind == Kind.text else str(value)
 
@@ -229,26 +249,49 @@ def write_csv(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> None:
     _write_atomically(path, lambda tmp: write_synced(tmp, [data]))
 
 
+def _places(value: Decimal) -> int:
+    """Decimal places as written: a token amount from `AssetIdentifier.to_decimal` carries its
+    token's (1 WETH is 1.000000000000000000)."""
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _decimal_column(name: str, kind: Kind, values: list[Decimal | int | None]) -> tuple[Any, Any]:
+    """(pyarrow type, values) of an amount, value or raw column; UserError if one cannot fit."""
+    import pyarrow as pa
+
+    numbers = [None if v is None else Decimal(v) for v in values]
+    if kind == Kind.value:
+        scale = VALUE_SCALE
+        numbers = [None if v is None else v.quantize(Decimal(1).scaleb(-scale)) for v in numbers]
+    else:  # exact: the column takes the scale of the token with the most decimals in it
+        scale = max((_places(v) for v in numbers if v is not None), default=0)
+    for v in numbers:
+        if v is not None and v.adjusted() + 1 + scale > PARQUET_PRECISION:
+            raise UserError(
+                f"The {name} {v} has too many digits for a Parquet decimal ({PARQUET_PRECISION}); "
+                "export it with --export-format csv, which keeps any number of digits."
+            )
+    return pa.decimal256(PARQUET_PRECISION, scale), numbers
+
+
 def write_parquet(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {
-        Kind.int: pa.int64(),
-        Kind.text: pa.string(),
-        Kind.time: pa.timestamp("us", tz="UTC"),
-        Kind.amount: pa.string(),
-    }
-    arrays = []
+    types = {Kind.int: pa.int64(), Kind.text: pa.string(), Kind.time: pa.timestamp("us", tz="UTC")}
+    fields, arrays = [], []
     for name, kind in columns:
         values = [row[name] for row in rows]
-        if kind == Kind.amount:
-            values = [exact(v) for v in values]
-        elif kind == Kind.time:
-            values = [v.astimezone(UTC) if v is not None else None for v in values]
-        arrays.append(pa.array(values, type=types[kind]))
-    schema = pa.schema([pa.field(name, types[kind]) for name, kind in columns])
-    table = pa.Table.from_arrays(arrays, schema=schema)
+        if kind in (Kind.amount, Kind.value, Kind.raw):
+            arrow_type, values = _decimal_column(name, kind, values)
+        else:
+            arrow_type = types[kind]
+            if kind == Kind.time:
+                values = [v.astimezone(UTC) if v is not None else None for v in values]
+        fields.append(pa.field(name, arrow_type))
+        arrays.append(pa.array(values, type=arrow_type))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
     def write(tmp: Path) -> None:
         pq.write_table(table, tmp)
@@ -259,6 +302,40 @@ def write_parquet(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> N
             os.close(fd)
 
     _write_atomically(path, write)
+
+
+def rows_frame(columns: Columns, rows: list[dict[str, Any]]) -> Any:
+    """A pandas DataFrame with numeric columns: amounts and values float64 (NaN when
+    missing), raw units as Int64
+    (Python ints where one exceeds int64), ids Int64, times UTC datetimes."""
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for name, kind in columns:
+        values = [row[name] for row in rows]
+        if kind in (Kind.amount, Kind.value):
+            data[name] = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+        elif kind in (Kind.int, Kind.raw):
+            try:
+                data[name] = pd.array(values, dtype="Int64")
+            except (OverflowError, TypeError):
+                data[name] = pd.array(values, dtype=object)
+        elif kind == Kind.time:
+            data[name] = pd.to_datetime(values, utc=True).as_unit("us")
+        else:
+            data[name] = pd.array(values, dtype="string")
+    return pd.DataFrame(data)
+
+
+def trades_frame(state: State) -> Any:
+    """`trade_rows` as a DataFrame for analysis (see the module docstring)."""
+    return rows_frame(TRADE_COLUMNS, trade_rows(state))
+
+
+def ledger_frame(state: State) -> Any:
+    """`ledger_rows` as a DataFrame for analysis (see the module docstring)."""
+    return rows_frame(LEDGER_COLUMNS, ledger_rows(state))
 
 
 def output_paths(output: Path, fmt: str | None) -> tuple[Path, Path, str]:
