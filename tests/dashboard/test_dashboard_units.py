@@ -206,3 +206,27 @@ def test_without_dashboards_the_webhook_serves_only_its_api() -> None:
         assert get(server.port, "/").status == 404 and get(server.port, "/status").status == 200
     finally:
         server.stop()
+
+
+def test_strategy_page_before_anything_and_with_candles_only() -> None:
+    """A fresh executor: no state, no candles yet; then candles published before the first trade."""
+    from tests.dashboard.conftest import serve
+    from tradeexecutor.dashboard.config import DashboardConfig
+    from tradeexecutor.execution.run_state import RunState, StrategyMetadata
+
+    run_state = RunState(StrategyMetadata("fresh", "Fresh"), version="1", clock=lambda: NOW)
+    server = serve(run_state, DashboardConfig())
+    try:
+        empty = get(server.port, "/")
+        assert empty.status == 200 and b"Nothing to draw yet" in empty.body
+        candles = [
+            (NOW - hours(3 - h), NOW - hours(2 - h), 2000.0 + h, 2010.0 + h, 1990.0, 2005.0) for h in range(3)
+        ]
+        run_state.publish(price_series={"WETH-USDC": candles})
+        page = get(server.port, "/")
+        assert page.status == 200 and b"Nothing to draw yet" not in page.body
+        assert b'"name":"candles:WETH-USDC"' in page.body  # the price chart is there before any trade
+        assert get(server.port, "/?pair=weth-usdc").status == 200
+        assert get(server.port, "/?start=2024-06-01&end=2024-05-01").status == 400
+    finally:
+        server.stop()
