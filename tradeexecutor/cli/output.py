@@ -23,3 +23,12 @@ def json_text(document: Any) -> str:
 def echo_json(document: Any) -> None:
     """Print `document` as one line of JSON on stdout."""
     typer.echo(json_text(document))
+
+
+def echo_result(result: Any, json_output: bool) -> None:
+    """A result with `lines()` and `document()`: its JSON with `--json`, else its lines."""
+    if json_output:
+        echo_json(result.document())
+    else:
+        for line in result.lines():
+            typer.echo(line)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from tradeexecutor.cli.options import (
     CachePath,
     CandleStartBlock,
@@ -21,7 +19,7 @@ from tradeexecutor.cli.options import (
     StrategyFile,
     TokenAddresses,
 )
-from tradeexecutor.cli.output import echo_json
+from tradeexecutor.cli.output import echo_result
 from tradeexecutor.errors import UserError
 
 
@@ -51,10 +49,6 @@ def check_universe(
     result = check_universe_freshness(
         setup, cache_path / "onchain-candles", timedelta(minutes=max_data_delay_minutes)
     )
-    if json_output:
-        echo_json(result.document())
-    else:
-        for line in result.lines():
-            typer.echo(line)
+    echo_result(result, json_output)
     if result.problems:
         raise UserError(" ".join(result.problems))

@@ -7,8 +7,6 @@ listing every problem found (so all can be fixed in one go), 0 when there is non
 
 from __future__ import annotations
 
-import typer
-
 from tradeexecutor.cli.options import (
     ApprovalModeOption,
     CandleStartBlock,
@@ -21,7 +19,7 @@ from tradeexecutor.cli.options import (
     StrategyFile,
     TokenAddresses,
 )
-from tradeexecutor.cli.output import echo_json
+from tradeexecutor.cli.output import echo_result
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ApprovalMode, GasPriceMethod
 
@@ -58,11 +56,7 @@ def check_wallet(
         min_gas_balance=min_gas_balance,
     )
     result = check_wallet_readiness(setup, HotWallet.from_env(), settings)
-    if json_output:
-        echo_json(result.document())
-    else:
-        for line in result.lines():
-            typer.echo(line)
+    echo_result(result, json_output)
     if result.problems:
         raise UserError(
             f"check-wallet found {len(result.problems)} problem(s), listed "
