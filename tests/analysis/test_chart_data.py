@@ -93,3 +93,14 @@ def test_published_candles_are_cropped_to_the_window() -> None:
     assert list(frame.index) == [T0 + hours(h) for h in (1, 2, 3)] and width == hours(1)
     empty, none = published_candles([], TimeWindow(None, None, "all"))
     assert empty.empty and none is None
+
+
+def test_drawdown_of_the_returns_leaves_deposits_and_withdrawals_out() -> None:
+    # 100 -> 110 (+10 %), a withdrawal of 55 -> 55, then -10 % -> 49.5, a deposit of 50 -> 99.5
+    equity = pd.Series([100.0, 110.0, 55.0, 49.5, 99.5], index=at(0, 1, 2, 3, 4))
+    flows = pd.Series([100.0, -55.0, 50.0], index=at(0, 1.5, 3.5))
+    between = chart_data.flows_between(flows, equity.index)
+    assert between.tolist() == [0.0, 0.0, -55.0, 0.0, 50.0]
+    falls = drawdown(equity, pd.Series(between, index=equity.index))
+    assert falls.tolist() == pytest.approx([0, 0, 0, -0.1, -0.1])  # the withdrawal is not a fall
+    assert drawdown(equity).iloc[2] == pytest.approx(-0.5)  # without flows it would look like one

@@ -11,7 +11,7 @@ number a float: charts do float maths, the ledger keeps its Decimals.
 | fills | `at pair side price quantity value trade_id position_id trade_type`; one row per filled trade |
 | indicators | `at series pair ticker pane colour value`; long format, one row per recorded value |
 | levels | `position_id pair ticker kind price since`; stop loss and take profit of open positions |
-| equity | index: time; `equity` (+ `buy_and_hold`) |
+| equity | index: time; `equity`, `flows` (deposits less withdrawals since the previous point), `buy_and_hold` |
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ INDICATOR_COLUMNS = ("at", "series", "pair", "ticker", "pane", "colour", "value"
 LEVEL_COLUMNS = ("position_id", "pair", "ticker", "kind", "price", "since")
 STOP_LOSS = "stop loss"
 TAKE_PROFIT = "take profit"
+
+
+def _ns(index: pd.Index) -> np.ndarray:
+    """Nanoseconds since the epoch, whatever unit the index holds (pandas 3 keeps several)."""
+    return pd.DatetimeIndex(index).as_unit("ns").asi8
 
 
 def _times(values: Iterable[datetime.datetime | int]) -> pd.DatetimeIndex:
@@ -126,11 +131,23 @@ def levels_frame(state: State) -> pd.DataFrame:
 def equity_frame(
     state: State, *, start: datetime.datetime | None = None, end: datetime.datetime | None = None
 ) -> pd.DataFrame:
-    """Total equity per recorded cycle, from the first deposit on (`summary.equity_curve`)."""
+    """Total equity per recorded cycle, from the first deposit on (`summary.equity_curve`), and
+    `flows`: the reserve deposited less withdrawn since the previous point (see `drawdown`)."""
     points = [(at, float(v)) for at, v in equity_curve(state)]
     points = [p for p in points if (start is None or p[0] >= start) and (end is None or p[0] <= end)]
     index = _times(at for at, _ in points).rename("at")
-    return pd.DataFrame({"equity": [v for _, v in points]}, index=index, dtype="float64")
+    frame = pd.DataFrame({"equity": [v for _, v in points]}, index=index, dtype="float64")
+    frame["flows"] = flows_between(reserve_flows(state), index)
+    return frame
+
+
+def flows_between(flows: pd.Series, at: pd.DatetimeIndex) -> np.ndarray:
+    """Net flows in (at[i-1], at[i]] for each i (0 for the first point: its equity holds them)."""
+    if not len(at):
+        return np.zeros(0)
+    cumulative = np.concatenate([[0.0], np.cumsum(flows.to_numpy(dtype="float64"))])
+    upto = cumulative[np.searchsorted(_ns(flows.index), _ns(at), side="right")]
+    return np.diff(upto, prepend=upto[0])
 
 
 def reserve_flows(state: State) -> pd.Series:
@@ -166,10 +183,10 @@ def buy_and_hold(flows: pd.Series, closes: Mapping[str, pd.Series], at: pd.Datet
         return pd.Series(np.nan, index=at, dtype="float64")
     value = np.zeros(len(at))
     share = flows.to_numpy(dtype="float64") / len(series)
-    flow_ns = flows.index.asi8
-    at_ns = at.asi8
+    flow_ns = _ns(flows.index)
+    at_ns = _ns(at)
     for prices in series.values():
-        index_ns, values = prices.index.asi8, prices.to_numpy()
+        index_ns, values = _ns(prices.index), prices.to_numpy()
         bought_at = values[np.clip(np.searchsorted(index_ns, flow_ns, side="right") - 1, 0, None)]
         units = np.cumsum(share / bought_at)
         held = np.searchsorted(flow_ns, at_ns, side="right") - 1  # the last flow by then

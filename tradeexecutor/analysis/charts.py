@@ -7,7 +7,7 @@ with BokehJS inlined, `tradeexecutor.analysis.html_report`) and notebooks (`show
 - a **price chart per pair**: candlesticks (green up, red down), the strategy's indicator
   lines, the filled trades and the stop-loss / take-profit levels of open positions;
 - a **pane** per indicator pane the strategy recorded into;
-- **equity** with the buy-and-hold benchmark, and its **drawdown** below.
+- **equity** with the buy-and-hold benchmark, and the **drawdown** of its returns below.
 
 All share one time axis, so zooming one zooms all. Fills have one marker style everywhere:
 a buy is an upward green triangle, a sell a downward red one (orange when a stop loss
@@ -80,7 +80,7 @@ def candle_width(candles: pd.DataFrame, width: datetime.timedelta | None = None)
         return width
     if len(candles) < 2:
         return datetime.timedelta(hours=1)
-    gaps = np.diff(candles.index.asi8)
+    gaps = np.diff(pd.DatetimeIndex(candles.index).as_unit("ns").asi8)
     return datetime.timedelta(microseconds=int(gaps[gaps > 0].min()) // 1000)
 
 
@@ -351,10 +351,23 @@ def pane_figure(pane: str, rows: pd.DataFrame, *, x_range: Any = None) -> Any:
     return fig
 
 
-def drawdown(equity: pd.Series) -> pd.Series:
-    """How far equity is below its running peak, as a fraction (0 at a new high, -0.25 = 25 % down)."""
-    peaks = equity.cummax()
-    return (equity / peaks.where(peaks > 0) - 1).fillna(0.0)
+def drawdown(equity: pd.Series, flows: pd.Series | None = None) -> pd.Series:
+    """How far the strategy is below its best, as a fraction (0 at a new high, -0.25 = 25 % down).
+
+    With `flows` (deposits less withdrawals since the previous point) the fall is measured on
+    the time-weighted return index, so a withdrawal is not a drawdown and a deposit not a
+    recovery: each step's return is (equity - flows) / previous equity - 1."""
+    values = equity.to_numpy(dtype="float64")
+    if flows is None:
+        index = values
+    else:
+        before = np.concatenate([[np.nan], values[:-1]])
+        steps = np.where(before > 0, (values - flows.to_numpy(dtype="float64")) / before, 1.0)
+        steps[0] = 1.0
+        index = np.cumprod(steps)
+    peaks = np.maximum.accumulate(index)
+    falls = np.divide(index, peaks, out=np.ones_like(index), where=peaks > 0) - 1
+    return pd.Series(falls, index=equity.index)
 
 
 def equity_figures(equity: pd.DataFrame, *, x_range: Any = None, currency: str = "") -> list[Any]:
@@ -383,8 +396,11 @@ def equity_figures(equity: pd.DataFrame, *, x_range: Any = None, currency: str =
     top.add_tools(HoverTool(renderers=[line], tooltips=tooltips, mode="vline"))
     _legend_above(top)
 
-    falls = drawdown(values) * 100
-    bottom = figure("Drawdown", 160, "Drawdown %", top.x_range)
+    falls = drawdown(values, equity.get("flows")) * 100
+    title = (
+        "Drawdown (of the returns: deposits and withdrawals left out)" if "flows" in equity else "Drawdown"
+    )
+    bottom = figure(title, 160, "Drawdown %", top.x_range)
     dd_source = ColumnDataSource({"t": t, "drawdown": falls.tolist(), "when": columns["when"]})
     bottom.varea(x="t", y1=0.0, y2="drawdown", source=dd_source, fill_color=DRAWDOWN_COLOUR, fill_alpha=0.25)
     dd_line = bottom.line("t", "drawdown", source=dd_source, line_color=DRAWDOWN_COLOUR, name="drawdown")

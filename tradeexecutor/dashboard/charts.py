@@ -55,8 +55,10 @@ def equity_chart(
     currency: str,
     window_start: datetime.datetime | None,
     window_end: datetime.datetime | None,
+    flows: Any = None,
 ) -> dict[str, Any]:
-    """Equity and its drawdown, for the fund page."""
+    """Equity and its drawdown, for the fund page; `flows` (`chart_data.reserve_flows`) keeps
+    deposits and withdrawals out of the drawdown."""
     import pandas as pd
     from bokeh.embed import json_item
     from bokeh.layouts import column
@@ -65,6 +67,10 @@ def equity_chart(
 
     index = pd.DatetimeIndex([at for at, _ in points], name="at")
     frame = pd.DataFrame({"equity": [float(v) for _, v in points]}, index=index, dtype="float64")
+    if flows is not None:
+        from tradeexecutor.analysis.chart_data import flows_between
+
+        frame["flows"] = flows_between(flows, index)
     with _lock:
         start = window_start if window_start is not None else (points[0][0] if points else None)
         figures = equity_figures(frame, x_range=shared_x_range(start, window_end), currency=currency)

@@ -203,12 +203,15 @@ def fund_page(request: Request) -> Response:
         context["summary"] = fund_data.summary_table(state)
         if breakdown is not None:
             now: datetime.datetime = request.registry.webhook_context.clock()
+            from tradeexecutor.analysis.chart_data import reserve_flows
+
             context["chart"] = json_for_script(
                 charts.equity_chart(
                     fund_data.equity_points(state, window),
                     breakdown.reserve_symbol,
                     window.start,
                     window.end or now,
+                    flows=reserve_flows(state),
                 )
             )
     return html_response(render("fund.html", **context))
