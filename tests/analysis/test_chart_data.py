@@ -9,7 +9,8 @@ import pytest
 
 from tests.state.factories import T0, WETH_USDC, funded_state, hours
 from tradeexecutor.analysis import chart_data
-from tradeexecutor.analysis.charts import PairFrames, drawdown, strategy_layout
+from tradeexecutor.analysis.chart_data import PairFrames
+from tradeexecutor.analysis.charts import drawdown, strategy_layout
 from tradeexecutor.dashboard.strategy_data import published_candles
 from tradeexecutor.dashboard.timewindow import TimeWindow
 from tradeexecutor.data.candles import thin_candles

@@ -18,21 +18,40 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from tradeexecutor.analysis.summary import equity_curve
+from tradeexecutor.data.candles import thin_candles
+from tradeexecutor.data.time_bucket import TimeBucket
+from tradeexecutor.state.identifiers import TradingPairIdentifier
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeStatus, TradeType
+
+
+@dataclass(frozen=True)
+class PairFrames:
+    """What one pair's price chart draws. `width` is the candles' width (None: guess from them)."""
+
+    ticker: str
+    candles: pd.DataFrame
+    width: datetime.timedelta | None = None
+    fills: pd.DataFrame | None = None  # chart_data.FILL_COLUMNS
+    indicators: pd.DataFrame | None = None  # chart_data.INDICATOR_COLUMNS, this pair's rows
+    levels: pd.DataFrame | None = None  # chart_data.LEVEL_COLUMNS, this pair's rows
+    note: str = ""  # shown in the title, e.g. "4h candles"
+
 
 FILL_COLUMNS = ("at", "pair", "side", "price", "quantity", "value", "trade_id", "position_id", "trade_type")
 INDICATOR_COLUMNS = ("at", "series", "pair", "ticker", "pane", "colour", "value")
 LEVEL_COLUMNS = ("position_id", "pair", "ticker", "kind", "price", "since")
 STOP_LOSS = "stop loss"
 TAKE_PROFIT = "take profit"
+MAX_CANDLES = 3_000  # per pair of a run; more are drawn as wider candles (data/candles.thin_candles)
 
 
 def _ns(index: pd.Index) -> np.ndarray:
@@ -197,3 +216,38 @@ def buy_and_hold(flows: pd.Series, closes: Mapping[str, pd.Series], at: pd.Datet
 
 def is_stop(trade_type: str) -> bool:
     return trade_type == TradeType.stop_loss.value
+
+
+def run_frames(
+    state: State,
+    candles: Mapping[TradingPairIdentifier, tuple[pd.DataFrame, TimeBucket]],
+    *,
+    max_candles: int = MAX_CANDLES,
+) -> tuple[list[PairFrames], pd.DataFrame, pd.DataFrame]:
+    """(a chart per pair, the indicator panes, equity with buy-and-hold) of a run, from its
+    state and candles (the backtest report's; `charts.run_layout` draws them).
+
+    `candles` maps each pair to its candles and their width; pairs are drawn in that order.
+    Candles are thinned to at most about `max_candles` per pair."""
+    fills = fills_frame(state)
+    indicators = indicators_frame(state)
+    levels = levels_frame(state)
+    pairs, closes = [], {}
+    for pair, (frame, bucket) in candles.items():
+        thinned, width = thin_candles(frame, bucket, max_candles)
+        closes[pair.key] = close_prices(frame, bucket.timedelta)
+        pairs.append(
+            PairFrames(
+                ticker=pair.ticker,
+                candles=thinned,
+                width=width.timedelta,
+                fills=fills[fills["pair"] == pair.key],
+                indicators=indicators[indicators["pair"] == pair.key],
+                levels=levels[levels["pair"] == pair.key],
+                note=f"{width.value} candles"
+                + (f" (thinned from {bucket.value})" if width != bucket else ""),
+            )
+        )
+    equity = equity_frame(state)
+    equity["buy_and_hold"] = buy_and_hold(reserve_flows(state), closes, equity.index)
+    return pairs, indicators[indicators["pane"] != ""], equity

@@ -26,13 +26,12 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tradeexecutor.analysis.chart_data import STOP_LOSS, is_stop
+from tradeexecutor.analysis.chart_data import STOP_LOSS, PairFrames, is_stop, run_frames
 
 UP_COLOUR = "#26a69a"
 DOWN_COLOUR = "#ef5350"
@@ -47,19 +46,6 @@ LEVEL_COLOURS = {STOP_LOSS: "#d50000", "take profit": "#00a152"}
 MIN_MARKER_RADIUS = 3.0  # pixels: the smallest fill stays visible and hoverable
 CROWDED_FILLS = 100  # with more fills on a chart the markers shrink by sqrt(100 / fills)
 TOOLS = "pan,xwheel_zoom,box_zoom,reset,save"
-
-
-@dataclass(frozen=True)
-class PairFrames:
-    """What one pair's price chart draws. `width` is the candles' width (None: guess from them)."""
-
-    ticker: str
-    candles: pd.DataFrame
-    width: datetime.timedelta | None = None
-    fills: pd.DataFrame | None = None  # chart_data.FILL_COLUMNS
-    indicators: pd.DataFrame | None = None  # chart_data.INDICATOR_COLUMNS, this pair's rows
-    levels: pd.DataFrame | None = None  # chart_data.LEVEL_COLUMNS, this pair's rows
-    note: str = ""  # shown in the title, e.g. "4h candles"
 
 
 def ms(values: pd.DatetimeIndex | pd.Series | Sequence[datetime.datetime]) -> list[float]:
@@ -440,3 +426,20 @@ def strategy_layout(
     if equity is not None and len(equity):
         figures += equity_figures(equity, x_range=x_range, currency=currency)
     return column(*figures, sizing_mode="stretch_width")
+
+
+def run_layout(
+    state: Any,
+    candles: Any,
+    *,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    currency: str = "",
+) -> Any:
+    """The whole layout of a run in one call, for the report and notebooks:
+    `bokeh.plotting.show(run_layout(state, candles))`, `candles` mapping each pair to (its
+    candles, their TimeBucket), e.g. `{p: (universe.all_candles(p), universe.time_bucket) for p in universe.pairs}`."""
+    pairs, panes, equity = run_frames(state, candles)
+    return strategy_layout(
+        pairs, panes=panes, equity=equity, start=start, end=end, price_label=currency, currency=currency
+    )

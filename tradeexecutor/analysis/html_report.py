@@ -15,15 +15,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from tradeexecutor.analysis import chart_data
-from tradeexecutor.analysis.charts import PairFrames, strategy_layout
+from tradeexecutor.analysis.charts import run_layout
 from tradeexecutor.analysis.summary import BacktestSummary, format_pct, summary_rows
-from tradeexecutor.data.candles import thin_candles
 from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.state.identifiers import TradingPairIdentifier
 from tradeexecutor.state.state import State
 
-MAX_CANDLES = 3_000  # per pair; longer runs are drawn with wider candles (data/candles.thin_candles)
 MAX_ROWS = 1000
 
 _CSS = """
@@ -33,40 +30,6 @@ table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bott
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#6b7280;font-size:13px}
 """
-
-
-def report_frames(
-    state: State,
-    candles: Mapping[TradingPairIdentifier, tuple[pd.DataFrame, TimeBucket]],
-    *,
-    max_candles: int = MAX_CANDLES,
-) -> tuple[list[PairFrames], pd.DataFrame, pd.DataFrame]:
-    """(a chart per pair, the indicator panes, equity with buy-and-hold) of a finished run.
-
-    `candles` maps each pair to its candles and their width; pairs are drawn in that order.
-    Candles are thinned to at most about `max_candles` per pair."""
-    fills = chart_data.fills_frame(state)
-    indicators = chart_data.indicators_frame(state)
-    levels = chart_data.levels_frame(state)
-    pairs, closes = [], {}
-    for pair, (frame, bucket) in candles.items():
-        thinned, width = thin_candles(frame, bucket, max_candles)
-        closes[pair.key] = chart_data.close_prices(frame, bucket.timedelta)
-        pairs.append(
-            PairFrames(
-                ticker=pair.ticker,
-                candles=thinned,
-                width=width.timedelta,
-                fills=fills[fills["pair"] == pair.key],
-                indicators=indicators[indicators["pair"] == pair.key],
-                levels=levels[levels["pair"] == pair.key],
-                note=f"{width.value} candles"
-                + (f" (thinned from {bucket.value})" if width != bucket else ""),
-            )
-        )
-    equity = chart_data.equity_frame(state)
-    equity["buy_and_hold"] = chart_data.buy_and_hold(chart_data.reserve_flows(state), closes, equity.index)
-    return pairs, indicators[indicators["pane"] != ""], equity
 
 
 def _positions_table(state: State) -> str:
@@ -124,16 +87,7 @@ def render_html_report(
     from bokeh.embed import components
     from bokeh.resources import Resources
 
-    pairs, panes, equity = report_frames(state, candles or {})
-    layout = strategy_layout(
-        pairs,
-        panes=panes,
-        equity=equity,
-        start=summary.start,
-        end=summary.end,
-        price_label=currency,
-        currency=currency,
-    )
+    layout = run_layout(state, candles or {}, start=summary.start, end=summary.end, currency=currency)
     script, div = components(layout)
     table = "".join(
         f'<tr><td>{html.escape(label)}</td><td class="num">{html.escape(value)}</td></tr>'

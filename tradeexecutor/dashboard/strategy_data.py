@@ -100,7 +100,7 @@ def strategy_frames(
     import pandas as pd
 
     from tradeexecutor.analysis import chart_data
-    from tradeexecutor.analysis.charts import PairFrames
+    from tradeexecutor.analysis.chart_data import PairFrames
 
     start, end = window.start, window.end
     if state is not None:
