@@ -72,8 +72,9 @@ def test_series_share_one_time_axis_and_survive_a_save() -> None:
         ({"value": [1, 2]}, r"\[1, 2\] \(list\) is not a number"),
         ({"name": ""}, "must be a non-empty string"),
         ({"name": "x" * 61}, "must be at most 60 printable characters"),
-        ({"pane": "RSI"}, "needs either a pair .* or a pane .*, not both"),
-        ({"colour": "#12345"}, "is not a CSS hex colour"),
+        ({"name": "new", "pane": "RSI"}, "needs either a pair .* or a pane .*, not both"),
+        ({"name": "new", "colour": "#12345"}, "is not a CSS hex colour"),
+        ({"pane": "RSI"}, "'fast' is already drawn on the WETH-USDC price chart"),
         ({"colour": "#00ff00"}, "was first recorded with colour '#ff7f0e'; it cannot change"),
         ({"name": "RSI", "pair": "", "pane": "other"}, "'RSI' is already drawn in pane 'RSI'"),
         (

@@ -103,28 +103,26 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
         own (exactly one of the two). `colour` is a CSS colour (`#rrggbb`, `#rgb` or a name
         the caller has checked); empty picks the next colour of PALETTE.
         """
-        number = _finite(name, value)
-        _check_name("indicator name", name)
-        if bool(pair) == bool(pane):
-            raise IndicatorRefused(
-                f"Indicator {name!r} needs either a pair (to draw it on that pair's price chart) or "
-                "a pane (to draw it in a pane of its own), not both and not neither."
-            )
-        if pane:
-            _check_name("pane name", pane)
-        if colour and not colour.startswith("#") and not colour.isalpha():
-            raise IndicatorRefused(f"Indicator {name!r}: colour {colour!r} is not a CSS colour.")
-        if colour.startswith("#") and not _HEX_COLOUR.fullmatch(colour):
-            raise IndicatorRefused(
-                f"Indicator {name!r}: colour {colour!r} is not a CSS hex colour such as #1f77b4."
-            )
-        second = _seconds(at)
-        if self.times and second < self.times[-1]:
-            last = datetime.datetime.fromtimestamp(self.times[-1], datetime.UTC)
-            raise IndicatorRefused(
-                f"Indicator {name!r} is recorded for {require_utc(at).isoformat()}, before the last "
-                f"recorded cycle {last.isoformat()}: indicators are recorded in time order."
-            )
+        return self.record_second(
+            _seconds(at), name, value, pair=pair, ticker=ticker, pane=pane, colour=colour
+        )
+
+    def record_second(
+        self,
+        second: int,
+        name: str,
+        value: float,
+        *,
+        pair: str = "",
+        ticker: str = "",
+        pane: str = "",
+        colour: str = "",
+    ) -> IndicatorSeries:
+        """`record` with the cycle time as Unix seconds: the strategy's path, once per value
+        per cycle, so a known series is only checked for what can change (value, time)."""
+        number = float(value) if isinstance(value, float) else _finite(name, value)  # float64 too
+        if number - number != 0.0:  # NaN or an infinity (the common case costs one subtraction)
+            _finite(name, value)
         key = series_key(name, pair)
         series = self.series.get(key)
         if series is None:
@@ -139,24 +137,43 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
                 f"Indicator {name!r} is already drawn {series.where()}; record it there every cycle or give "
                 "the other series another name."
             )
+        times = self.times
+        if times and second < times[-1]:
+            last = datetime.datetime.fromtimestamp(times[-1], datetime.UTC)
+            at = datetime.datetime.fromtimestamp(second, datetime.UTC)
+            raise IndicatorRefused(
+                f"Indicator {name!r} is recorded for {at.isoformat()}, before the last recorded cycle "
+                f"{last.isoformat()}: indicators are recorded in time order."
+            )
         # the checks are done: from here on nothing can fail half-way
-        if not self.times or second > self.times[-1]:
-            self.times.append(second)
+        if not times or second > times[-1]:
+            times.append(second)
         if key not in self.series:
-            series.first = len(self.times) - 1
+            series.first = len(times) - 1
             self.series[key] = series
-        offset = len(self.times) - 1 - series.first
+        offset = len(times) - 1 - series.first
         values = series.values
         if offset < len(values):
             values[offset] = number  # this cycle again: the latest value wins
         else:
-            values.extend([None] * (offset - len(values)))
+            if offset > len(values):
+                values.extend([None] * (offset - len(values)))
             values.append(number)
         return series
 
     def _new_series(
         self, key: str, name: str, pair: str, ticker: str, pane: str, colour: str
     ) -> IndicatorSeries:
+        """A series not stored yet (record_second stores it once every check passed)."""
+        _check_name("indicator name", name)
+        if bool(pair) == bool(pane):
+            raise IndicatorRefused(
+                f"Indicator {name!r} needs either a pair (to draw it on that pair's price chart) or "
+                "a pane (to draw it in a pane of its own), not both and not neither."
+            )
+        if pane:
+            _check_name("pane name", pane)
+        _check_colour(name, colour)
         for other in self.series.values():
             if other.name == name and bool(other.pane) != bool(pane):
                 raise IndicatorRefused(
@@ -193,6 +210,15 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
             if s.pane:
                 out.setdefault(s.pane, []).append(s)
         return out
+
+
+def _check_colour(name: str, colour: str) -> None:
+    if colour and not colour.startswith("#") and not colour.isalpha():
+        raise IndicatorRefused(f"Indicator {name!r}: colour {colour!r} is not a CSS colour.")
+    if colour.startswith("#") and not _HEX_COLOUR.fullmatch(colour):
+        raise IndicatorRefused(
+            f"Indicator {name!r}: colour {colour!r} is not a CSS hex colour such as #1f77b4."
+        )
 
 
 def _seconds(at: datetime.datetime) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.indicators import IndicatorRefused, Indicators
+from tradeexecutor.state.time import require_utc
 
 if TYPE_CHECKING:
     from tradeexecutor.strategy.universe import PairRef, TradingUniverse
@@ -40,13 +41,19 @@ def css_colour_names() -> frozenset[str]:
 class IndicatorRecorder:
     """Records values for the cycle at `timestamp`; see the module docstring."""
 
-    __slots__ = ("_indicators", "_at", "_universe")
+    __slots__ = ("_indicators", "_second", "_universe")
 
     def __init__(
         self, indicators: Indicators, timestamp: datetime.datetime, universe: TradingUniverse
     ) -> None:
         self._indicators = indicators
-        self._at = timestamp
+        # pd.Timestamp (what StrategyInput carries) knows its nanoseconds: no timezone round trip
+        nanoseconds = getattr(timestamp, "value", None)
+        self._second = (
+            nanoseconds // 1_000_000_000
+            if isinstance(nanoseconds, int) and getattr(timestamp, "tzinfo", None) is not None
+            else _seconds(timestamp)
+        )
         self._universe = universe
 
     def record(
@@ -81,11 +88,15 @@ class IndicatorRecorder:
             pair_key, ticker = found.key, found.ticker
         elif not isinstance(pane, str):
             raise IndicatorError(f"Indicator {name!r}: pane must be a string, got {type(pane).__name__}.")
-        if colour is not None:
-            colour = self._colour(name, colour)
         try:
-            self._indicators.record(
-                self._at, name, value, pair=pair_key, ticker=ticker, pane=pane or "", colour=colour or ""
+            self._indicators.record_second(
+                self._second,
+                name,
+                value,
+                pair=pair_key,
+                ticker=ticker,
+                pane=pane or "",
+                colour=_colour(name, colour) if colour is not None else "",
             )
         except IndicatorRefused as e:
             raise IndicatorError(str(e)) from None
@@ -104,15 +115,30 @@ class IndicatorRecorder:
         except UserError as e:
             raise IndicatorError(f"Indicator {name!r}: {e}") from None
 
-    @staticmethod
-    def _colour(name: str, colour: object) -> str:
-        if not isinstance(colour, str):
-            raise IndicatorError(f"Indicator {name!r}: colour must be a string, got {type(colour).__name__}.")
-        text = colour.strip()
-        if text.startswith("#"):
-            return text.lower()
-        if text.lower() in css_colour_names():
-            return text.lower()
+
+_COLOURS: dict[
+    str, str
+] = {}  # colours as given -> as stored, once checked (a strategy repeats them every cycle)
+
+
+def _colour(name: str, colour: object) -> str:
+    known = _COLOURS.get(colour) if isinstance(colour, str) else None
+    if known is not None:
+        return known
+    if not isinstance(colour, str):
+        raise IndicatorError(f"Indicator {name!r}: colour must be a string, got {type(colour).__name__}.")
+    text = colour.strip().lower()
+    if not text.startswith("#") and text not in css_colour_names():
         raise IndicatorError(
             f"Indicator {name!r}: colour {colour!r} is not a CSS colour; use '#rrggbb' or a name such as 'orange'."
         )
+    if len(_COLOURS) < 1_000:
+        _COLOURS[colour] = text
+    return text
+
+
+def _seconds(at: datetime.datetime) -> int:
+    try:
+        return int(require_utc(at, "cycle timestamp").timestamp())
+    except ValueError as e:
+        raise IndicatorError(str(e)) from None

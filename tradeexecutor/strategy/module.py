@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.state.identifiers import ChainId
 from tradeexecutor.strategy.cycle import CycleDuration
+from tradeexecutor.strategy.indicators import IndicatorRecorder
 from tradeexecutor.strategy.user_code import call_user_function
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tradeexecutor.strategy.indicators import IndicatorRecorder
     from tradeexecutor.strategy.market_data import MarketData
     from tradeexecutor.strategy.universe import TradingUniverse
     from tradeexecutor.strategy.universe_view import UniverseView
@@ -62,14 +62,17 @@ class StrategyInput:
     parameters: Mapping[str, Any]
     execution_mode: ExecutionMode
     cycle_duration: CycleDuration
+    _recorder: IndicatorRecorder | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def indicators(self) -> IndicatorRecorder:
         """Record series to draw on the charts: `input.indicators.record("fast SMA", value)`
         (see `tradeexecutor.strategy.indicators`)."""
-        from tradeexecutor.strategy.indicators import IndicatorRecorder
-
-        return IndicatorRecorder(self.state.indicators, self.timestamp, self.universe.universe)
+        recorder = self._recorder
+        if recorder is None:
+            recorder = IndicatorRecorder(self.state.indicators, self.timestamp, self.universe.universe)
+            object.__setattr__(self, "_recorder", recorder)  # one per cycle, however often it is asked for
+        return recorder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
