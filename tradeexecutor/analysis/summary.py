@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
-
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.state import State
@@ -141,6 +139,8 @@ def _deposited(state: State, until: datetime.datetime | None = None) -> Decimal:
 def max_drawdown(equity: Sequence[float]) -> float | None:
     if len(equity) < 2:
         return None
+    import numpy as np  # here, not at the top: the webhook imports this module and must start fast
+
     values = np.asarray(equity, dtype="float64")
     peaks = np.maximum.accumulate(values)
     falls = np.divide(peaks - values, peaks, out=np.zeros_like(values), where=peaks > 0)
@@ -148,6 +148,8 @@ def max_drawdown(equity: Sequence[float]) -> float | None:
 
 
 def sharpe_ratio(equity: Sequence[float], periods_per_year: float) -> float | None:
+    import numpy as np
+
     values = np.asarray(equity, dtype="float64")
     before, after = values[:-1], values[1:]
     returns = after[before > 0] / before[before > 0] - 1

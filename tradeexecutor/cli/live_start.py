@@ -5,7 +5,8 @@ the same state stops at once, naming the first one's PID), the webhook comes up 
 `/status` answers before anything slow or fallible happens), then the node, the wallet
 and recovery of any transaction a previous run left unconfirmed, then the loop.
 
-Imported only inside the `start` command: it pulls in web3 and pandas.
+Imported only inside the `start` command. web3 and pandas are imported after the webhook is up
+(in `_run_with_monitoring`), so `/ping` answers within a few tenths of a second of `start`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_monitoring
+from tradeexecutor.cli.signals import Terminated, install_sigterm_handler
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
-from tradeexecutor.execution.live.connect import LiveSetup, connect_live
 from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
@@ -33,7 +35,10 @@ from tradeexecutor.state.trade import TradeExecution
 from tradeexecutor.strategy.cycle import CycleDuration
 from tradeexecutor.strategy.module import ExecutionMode, StrategyInput, StrategyModule
 from tradeexecutor.strategy.position_manager import PositionManager
-from tradeexecutor.strategy.universe import TradingUniverse
+
+if TYPE_CHECKING:  # web3 and pandas: imported once the webhook answers
+    from tradeexecutor.execution.live.connect import LiveSetup
+    from tradeexecutor.strategy.universe import TradingUniverse
 
 logger = logging.getLogger(__name__)
 
@@ -278,24 +283,33 @@ def run_live(options: LiveOptions) -> int:
     module = load_strategy_module(options.strategy_file)
     settings = _loop_settings(options, module)
     options.state_file.parent.mkdir(parents=True, exist_ok=True)
-    with JSONFileStore(options.state_file) as store:
-        source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
-        monitoring = start_monitoring(
-            options.monitoring,
-            _metadata(options, module),
-            chain_id=module.chain_id,
-            source=source,
-            dashboard_settings=module.extra.get("DASHBOARD"),
-        )
-        try:
-            return _run_with_monitoring(options, settings, store, monitoring)
-        finally:
-            monitoring.close()
+    # /ping answers before web3 is even imported: a supervisor may stop us during the seconds of
+    # start-up left, and that stop unwinds (webhook, lock) like one in the loop, which takes over
+    install_sigterm_handler()
+    try:
+        with JSONFileStore(options.state_file) as store:
+            source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
+            monitoring = start_monitoring(
+                options.monitoring,
+                _metadata(options, module),
+                chain_id=module.chain_id,
+                source=source,
+                dashboard_settings=module.extra.get("DASHBOARD"),
+            )
+            try:
+                return _run_with_monitoring(options, settings, store, monitoring)
+            finally:
+                monitoring.close()
+    except Terminated:
+        logger.info("Executor %s: stopped by a signal during start-up.", options.executor_id)
+        return 0
 
 
 def _run_with_monitoring(
     options: LiveOptions, settings: LoopSettings, store: JSONFileStore, monitoring: Monitoring
 ) -> int:
+    from tradeexecutor.execution.live.connect import connect_live
+
     reporter = monitoring.reporter
     try:
         setup = connect_live(

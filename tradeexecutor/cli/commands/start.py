@@ -178,7 +178,7 @@ def start(
         backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
         return
 
-    from tradeexecutor.cli.backtest_cli import parse_decimal
+    from tradeexecutor.cli.amounts import parse_decimal
     from tradeexecutor.cli.durations import parse_interval
     from tradeexecutor.cli.live_start import LiveOptions, run_live
     from tradeexecutor.cli.monitoring import MonitoringOptions

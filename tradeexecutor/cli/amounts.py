@@ -1,0 +1,19 @@
+"""Amounts typed by operators (`--initial-cash 10_000`, `--backtest-slippage-bps 2.5`) as Decimal.
+
+A leaf module, so `start` parses its amounts without importing the backtest (and pandas)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from tradeexecutor.errors import UserError
+
+
+def parse_decimal(text: str, flag: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().replace("_", "").replace(",", ""))
+    except (InvalidOperation, AttributeError):
+        raise UserError(f"{flag} {text!r} is not a number; write e.g. 10000 or 2500.50.") from None
+    if not value.is_finite():
+        raise UserError(f"{flag} must be a finite number, got {text!r}.")
+    return value
