@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import requests
 from web3 import Web3
-from web3._utils.batching import sort_batch_response_by_response_ids
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -81,6 +80,13 @@ def _transport_failure(exc: Exception) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     return type(exc).__name__
+
+
+def _in_request_order(responses: list[Any]) -> list[Any]:
+    """JSON-RPC 2.0 lets a node answer a batch in any order; our request ids count up."""
+    if all(isinstance(r, dict) and r.get("id") is not None for r in responses):
+        return sorted(responses, key=lambda r: r["id"])
+    return responses  # an answer without ids (some errors): only its order is left to trust
 
 
 class FailoverHTTPProvider(JSONBaseProvider):
@@ -178,7 +184,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
         response = self._post(self.encode_batch_rpc_request(batch_requests), "batch")
         if not isinstance(response, list):
             return response  # the node rejected the whole batch with one error object
-        return sort_batch_response_by_response_ids(response)
+        return _in_request_order(response)
 
     def forward(self, body: bytes) -> Any:
         """Send an already encoded JSON-RPC request or batch with failover; the decoded answer.
