@@ -18,11 +18,12 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv.parser import Binding, parse_stream
+
+from tradeexecutor.state.filewrite import write_atomic
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEWLINE = re.compile(r"\r\n|\n|\r")
@@ -132,8 +133,8 @@ def docker_value_problem(value: str) -> str | None:
 def write_env_file(path: Path, variables: list[tuple[str, str]], header: str = "") -> None:
     """Write NAME=value lines atomically, readable by the owner only (it holds secrets).
 
-    A temporary file in the same directory is written, flushed to disk and renamed over the
-    target, so a reader sees the old file or the new one, never a half-written one.
+    Atomic (state/filewrite.py): a reader sees the old file or the new one, never a half-written
+    one, and the file is never readable by others, not even for an instant.
     """
     bad = [name for name, value in variables if docker_value_problem(value) is not None]
     if bad:
@@ -143,23 +144,4 @@ def write_env_file(path: Path, variables: list[tuple[str, str]], header: str = "
             raise EnvFileError(f"{name!r} is not a valid variable name.")
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     lines += [f"{name}={value}" for name, value in variables]
-    data = ("\n".join(lines) + "\n").encode("utf-8")
-
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600)
