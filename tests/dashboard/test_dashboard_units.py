@@ -204,3 +204,30 @@ def test_without_dashboards_the_webhook_serves_only_its_api() -> None:
         assert get(server.port, "/").status == 404 and get(server.port, "/status").status == 200
     finally:
         server.stop()
+
+
+def test_fund_page_counts_trades_and_round_trips_one_way(scenario) -> None:
+    """A "trade" is a filled swap and a "round trip" a closed position, on every line of /fund
+    (it once showed "Trades executed 1" beside "Total trades done 0")."""
+    import re
+
+    from tests.dashboard.conftest import published_run_state, serve
+    from tradeexecutor.dashboard.config import DashboardConfig
+
+    state = scenario.state
+    filled = sum(1 for t in state.portfolio.all_trades() if t.is_success)
+    trips = sum(1 for p in state.portfolio.closed_positions.values() if p.has_executed_trades())
+    server = serve(published_run_state(scenario), DashboardConfig())
+    try:
+        html = get(server.port, "/fund?window=all").body.decode()
+    finally:
+        server.stop()
+    summary = dict(re.findall(r'<tr><th>([^<]+)</th><td class="num">([^<]*)</td></tr>', html))
+    assert re.search(rf'data-row="Trades executed">{filled}<', html)
+    assert summary["Trades executed"] == str(filled) and summary["Round trips"] == str(trips)
+    assert filled > trips > 0
+    assert "Total trades done" not in html
+    # a run 8 hours long: nothing annualised
+    assert summary["Sharpe"] == summary["Annualised return %"] == "n/a (needs ≥ 30 days)"
+    # the process's cycle count is not the strategy's cycle number
+    assert "Cycles this run" in html and "cycle #8 of the strategy" in html
