@@ -112,8 +112,10 @@ def test_metadata(server: WebhookServer) -> None:
     doc = get(server.port, "/metadata").json()
     assert doc["name"] == "SMA demo" and doc["icon_url"] == "https://example.com/i.png"
     assert doc["summary"] == {
+        "currency": None,
         "total_equity": "10000.123456789",
         "cash": "500",
+        "profit": None,
         "open_positions": 3,
         "frozen_positions": 0,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -65,6 +66,16 @@ def status_document(s: RunSnapshot) -> dict[str, Any]:
     }
 
 
+def plain_decimal(value: Decimal | None) -> str | None:
+    """A Decimal as JSON text without an exponent or trailing zeros ("0.00000012", "1000")."""
+    if value is None:
+        return None
+    if not value:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def metadata_document(s: RunSnapshot) -> dict[str, Any]:
     m, summary = s.metadata, s.summary
     return {
@@ -77,8 +88,10 @@ def metadata_document(s: RunSnapshot) -> dict[str, Any]:
         "executor_running": s.executor_running,
         "version": s.version,
         "summary": {
-            "total_equity": summary.total_equity,
-            "cash": summary.cash,
+            "currency": summary.currency,
+            "total_equity": plain_decimal(summary.total_equity),
+            "cash": plain_decimal(summary.cash),
+            "profit": plain_decimal(summary.profit),
             "open_positions": summary.open_positions,
             "frozen_positions": summary.frozen_positions,
         },

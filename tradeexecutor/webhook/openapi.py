@@ -160,8 +160,12 @@ SCHEMAS: dict[str, Schema] = {
             "version": {"type": "string"},
             "summary": obj(
                 {
+                    "currency": nullable("string", description="Reserve currency the amounts are in."),
                     "total_equity": DECIMAL_OR_NULL,
                     "cash": DECIMAL_OR_NULL,
+                    "profit": nullable(
+                        "string", description="Realised plus unrealised profit of every position."
+                    ),
                     "open_positions": COUNT,
                     "frozen_positions": COUNT,
                 }
