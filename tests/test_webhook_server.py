@@ -194,11 +194,14 @@ def test_source_and_metrics(server: WebhookServer) -> None:
     assert int(count.split()[1]) >= 4
 
 
-def test_unknown_path_and_method_are_json_404(server: WebhookServer) -> None:
-    for method, path in (("GET", "/nope"), ("POST", "/status"), ("GET", "/status/extra")):
+def test_unknown_path_is_json_404_and_unknown_method_json_405(server: WebhookServer) -> None:
+    for method, path in (("GET", "/nope"), ("POST", "/nope"), ("GET", "/status/extra")):
         answer = get(server.port, path, method=method)
         assert answer.status == 404 and answer.content_type == "application/json"
         assert answer.json()["error"] == "not found"
+    answer = get(server.port, "/status", method="POST")
+    assert answer.status == 405 and answer.content_type == "application/json"
+    assert answer.headers["Allow"] == "GET, HEAD"
 
 
 def test_head_request(server: WebhookServer) -> None:

@@ -164,7 +164,7 @@ class BadRequest(ValueError):
 
 def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -177,6 +177,7 @@ def int_param(params: Mapping[str, str], name: str, default: int, low: int, high
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+MAX_OFFSET = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +188,9 @@ class Page:
 
 
 def parse_page(params: Mapping[str, str]) -> Page:
-    offset = int_param(params, "offset", 0, 0, 10**12)
+    offset = int_param(params, "offset", 0, 0, MAX_OFFSET)
     limit = int_param(params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    order = params.get("order", "asc") or "asc"
+    order = params.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest(f"order must be asc or desc, got {order!r}")
     return Page(offset, limit, order == "desc")
@@ -215,7 +216,7 @@ MAX_LOG_LIMIT = 2000
 
 
 def parse_log_query(params: Mapping[str, str]) -> tuple[int, int]:
-    level = (params.get("level") or "info").lower()
+    level = params.get("level", "info").lower()
     if level not in LOG_LEVELS:
         raise BadRequest(f"level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return LOG_LEVELS[level], int_param(params, "limit", DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT)
