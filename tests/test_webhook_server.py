@@ -112,8 +112,10 @@ def test_metadata(server: WebhookServer) -> None:
     doc = get(server.port, "/metadata").json()
     assert doc["name"] == "SMA demo" and doc["icon_url"] == "https://example.com/i.png"
     assert doc["summary"] == {
+        "currency": None,
         "total_equity": "10000.123456789",
         "cash": "500",
+        "profit": None,
         "open_positions": 3,
         "frozen_positions": 0,
     }
@@ -192,11 +194,14 @@ def test_source_and_metrics(server: WebhookServer) -> None:
     assert int(count.split()[1]) >= 4
 
 
-def test_unknown_path_and_method_are_json_404(server: WebhookServer) -> None:
-    for method, path in (("GET", "/nope"), ("POST", "/status"), ("GET", "/status/extra")):
+def test_unknown_path_is_json_404_and_unknown_method_json_405(server: WebhookServer) -> None:
+    for method, path in (("GET", "/nope"), ("POST", "/nope"), ("GET", "/status/extra")):
         answer = get(server.port, path, method=method)
         assert answer.status == 404 and answer.content_type == "application/json"
         assert answer.json()["error"] == "not found"
+    answer = get(server.port, "/status", method="POST")
+    assert answer.status == 405 and answer.content_type == "application/json"
+    assert answer.headers["Allow"] == "GET, HEAD"
 
 
 def test_head_request(server: WebhookServer) -> None:

@@ -55,7 +55,10 @@ def test_backtest_end_to_end_on_a_synthetic_market(tmp_path: Path) -> None:
     state = read_state_file(state_file)
     closed = state.portfolio.closed_positions
     assert len(closed) > 0, "a day of 1-minute crossovers trades"
-    assert rows["Total trades done"] == str(len(closed))
+    assert rows["Round trips"] == str(sum(1 for p in closed.values() if p.has_executed_trades()))
+    filled = [t for p in state.portfolio.all_positions() for t in p.trades.values() if t.is_success]
+    assert rows["Trades executed"] == str(len(filled))
+    assert rows["Sharpe"] == "n/a (needs ≥ 30 days)"
     assert rows["Trading period length"] == "1 day"
     assert rows["Value at end"] == f"${state.portfolio.total_equity():,.2f}"
     assert state.cycle.completed_count == 24 * 60

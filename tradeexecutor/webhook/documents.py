@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -65,6 +66,16 @@ def status_document(s: RunSnapshot) -> dict[str, Any]:
     }
 
 
+def plain_decimal(value: Decimal | None) -> str | None:
+    """A Decimal as JSON text without an exponent or trailing zeros ("0.00000012", "1000")."""
+    if value is None:
+        return None
+    if not value:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def metadata_document(s: RunSnapshot) -> dict[str, Any]:
     m, summary = s.metadata, s.summary
     return {
@@ -77,8 +88,10 @@ def metadata_document(s: RunSnapshot) -> dict[str, Any]:
         "executor_running": s.executor_running,
         "version": s.version,
         "summary": {
-            "total_equity": summary.total_equity,
-            "cash": summary.cash,
+            "currency": summary.currency,
+            "total_equity": plain_decimal(summary.total_equity),
+            "cash": plain_decimal(summary.cash),
+            "profit": plain_decimal(summary.profit),
             "open_positions": summary.open_positions,
             "frozen_positions": summary.frozen_positions,
         },
@@ -151,7 +164,7 @@ class BadRequest(ValueError):
 
 def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -164,6 +177,7 @@ def int_param(params: Mapping[str, str], name: str, default: int, low: int, high
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+MAX_OFFSET = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +188,9 @@ class Page:
 
 
 def parse_page(params: Mapping[str, str]) -> Page:
-    offset = int_param(params, "offset", 0, 0, 10**12)
+    offset = int_param(params, "offset", 0, 0, MAX_OFFSET)
     limit = int_param(params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    order = params.get("order", "asc") or "asc"
+    order = params.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest(f"order must be asc or desc, got {order!r}")
     return Page(offset, limit, order == "desc")
@@ -202,7 +216,7 @@ MAX_LOG_LIMIT = 2000
 
 
 def parse_log_query(params: Mapping[str, str]) -> tuple[int, int]:
-    level = (params.get("level") or "info").lower()
+    level = params.get("level", "info").lower()
     if level not in LOG_LEVELS:
         raise BadRequest(f"level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return LOG_LEVELS[level], int_param(params, "limit", DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT)

@@ -16,6 +16,7 @@ from tradeexecutor.webhook.documents import (
     DEFAULT_PAGE,
     LOG_LEVELS,
     MAX_LOG_LIMIT,
+    MAX_OFFSET,
     MAX_PAGE,
 )
 from tradeexecutor.webhook.routes import Route
@@ -160,8 +161,12 @@ SCHEMAS: dict[str, Schema] = {
             "version": {"type": "string"},
             "summary": obj(
                 {
+                    "currency": nullable("string", description="Reserve currency the amounts are in."),
                     "total_equity": DECIMAL_OR_NULL,
                     "cash": DECIMAL_OR_NULL,
+                    "profit": nullable(
+                        "string", description="Realised plus unrealised profit of every position."
+                    ),
                     "open_positions": COUNT,
                     "frozen_positions": COUNT,
                 }
@@ -237,7 +242,7 @@ PAGE_PARAMETERS = [
     {
         "name": "offset",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 0, "default": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
         "description": "Items to skip (after ordering).",
     },
     {
@@ -249,7 +254,7 @@ PAGE_PARAMETERS = [
         "name": "order",
         "in": "query",
         "schema": {"enum": ["asc", "desc"], "default": "asc"},
-        "description": "asc: oldest first, as published; desc: newest first.",
+        "description": "By id: asc (the default) lists the oldest first, desc the newest first.",
     },
 ]
 
@@ -319,12 +324,22 @@ PARAMETERS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def query_parameters(routes: Iterable[Route]) -> dict[str, frozenset[str]]:
+    """{path: the query parameters its route takes}: the server refuses any other (400), as the
+    document says, so a typo such as `?limt=5` is not silently ignored."""
+    return {
+        route.path: frozenset(p["name"] for p in PARAMETERS.get(route.name, ()) if p["in"] == "query")
+        for route in routes
+    }
+
+
 def openapi_document(routes: Iterable[Route], version: str, auth: bool) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in routes:
         if route.name not in RESPONSES:
             raise KeyError(f"route {route.name!r} has no responses declared in webhook/openapi.py")
         responses = dict(RESPONSES[route.name])
+        responses.setdefault("400", response("An unknown query parameter.", ERROR))
         operation: dict[str, Any] = {
             "operationId": route.name,
             "summary": route.summary,
@@ -343,7 +358,8 @@ def openapi_document(routes: Iterable[Route], version: str, auth: bool) -> dict[
             "title": "trade-executor webhook",
             "version": version,
             "description": "Read-only view of a running trade-executor. Times are unix seconds; "
-            "decimal amounts are strings. Unknown paths answer 404 with a JSON error.",
+            "decimal amounts are strings. Unknown paths answer 404 and unsupported methods 405, "
+            "with a JSON error; a query parameter a route does not take answers 400.",
         },
         "paths": paths,
         "components": {"schemas": SCHEMAS},

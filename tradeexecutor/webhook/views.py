@@ -133,6 +133,14 @@ def openapi(request: Request) -> Response:
 
 
 def not_found(request: Request) -> Response:
+    """404 for an unknown path; 405 with `Allow` for a known path asked with another method
+    (TRACE, POST to /status, ...): pyramid reports both as not found."""
+    route = request.matched_route
+    methods = getattr(request.registry, "route_methods", {}).get(route.name) if route is not None else None
+    if methods and request.method not in methods:
+        response = error_response(405, f"method {request.method} not allowed", path=request.path)
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     return error_response(404, "not found", path=request.path)
 
 
