@@ -50,6 +50,16 @@ def parse_decimal(text: str, flag: str) -> Decimal:
     return value
 
 
+def parse_positive_decimal(text: str, flag: str) -> Decimal:
+    """An amount that must be more than zero (starting cash): one sentence naming the option otherwise."""
+    value = parse_decimal(text, flag)
+    if value <= 0:
+        raise UserError(
+            f"{flag} must be more than 0, got {text.strip()}; give the starting cash, e.g. 10000."
+        )
+    return value
+
+
 def parse_bucket(text: str | None, flag: str) -> TimeBucket | None:
     if not text:
         return None
@@ -79,9 +89,7 @@ def build_options(
 ) -> BacktestOptions:
     if strategy_file is None:
         raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
-    cash = parse_decimal(initial_cash, "--initial-cash")
-    if cash <= 0:
-        raise UserError(f"--initial-cash must be positive, got {initial_cash}.")
+    cash = parse_positive_decimal(initial_cash, "--initial-cash")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--report {report} must end in .html: the report is an HTML file.")
     return BacktestOptions(

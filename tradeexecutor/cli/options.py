@@ -49,7 +49,8 @@ StateFile = Annotated[
     Path | None,
     option(
         "--state-file",
-        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json).",
+        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json). Live commands "
+        "refuse a directory that does not exist; only the default state/ is created.",
         show_default=False,
     ),
 ]
@@ -433,7 +434,11 @@ BacktestStopLossTimeFrameOverride = Annotated[
     ),
 ]
 InitialCash = Annotated[
-    str, option("--initial-cash", "Reserve currency the backtest starts with (e.g. 10000 USDC).")
+    str,
+    option(
+        "--initial-cash",
+        "Reserve currency a backtest or paper trading (dummy) starts with: more than 0 (e.g. 10000 USDC).",
+    ),
 ]
 CandleData = Annotated[
     Path | None,
