@@ -286,3 +286,42 @@ def test_logout_ends_the_session_for_every_copy_of_its_cookie(login_server) -> N
     conn.close()
     answer = get(port, "/", copied)  # the cookie is still signed and unexpired, but logged out
     assert answer.status == 303 and answer.headers["Location"].endswith("/login")
+
+
+@pytest.fixture()
+def proxied_login_server(scenario, login_server):
+    """The login dashboard as it runs behind a reverse proxy on 127.0.0.1 (--http-trusted-proxy)."""
+    from tests.dashboard.conftest import published_run_state, serve
+
+    server = serve(published_run_state(scenario), login_server.dashboard, trusted_proxy="127.0.0.1")
+    yield server
+    server.stop()
+
+
+def test_behind_a_trusted_proxy_logins_are_limited_per_real_client(proxied_login_server) -> None:
+    port = proxied_login_server.port
+    cookie, token = login_form(port)
+    via_proxy = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "ops.example.com",
+        "Origin": "https://ops.example.com",
+    }
+
+    def attempt(client: str, username: str, password: str, source: str = "127.0.0.1") -> tuple[int, dict]:
+        headers = {**via_proxy, "X-Forwarded-For": client}
+        if source != "127.0.0.1":  # straight to the executor: its X-Forwarded-Host is not believed either
+            headers["Origin"] = f"http://127.0.0.1:{port}"
+        fields = {"username": username, "password": password, "csrf_token": token}
+        status, answer, _ = post_login(port, fields, cookie, source=source, headers=headers)
+        return status, answer
+
+    for i in range(20):  # one client behind the proxy guesses until its address is locked
+        attempt("203.0.113.9", "alice" if i < 5 else f"user{i}", "guess guess")
+    assert attempt("203.0.113.9", "alice", PASSWORD)[0] == 429
+    # the proxy's own address is not what is locked: the owner, through the same proxy, logs in
+    status, answer = attempt("198.51.100.7", "alice", PASSWORD)
+    assert status == 303 and "secure;" in answer["Set-Cookie"].lower()  # X-Forwarded-Proto: https was believed
+    # a client that is not the proxy cannot choose its address by sending the header itself
+    for _ in range(5):
+        attempt("192.0.2.1", "alice", "guess guess", source="127.0.0.3")
+    assert attempt("192.0.2.2", "alice", PASSWORD, source="127.0.0.3")[0] == 429

@@ -123,7 +123,18 @@ HttpCorsOrigins = Annotated[
     str | None,
     option(
         "--http-cors-origins",
-        "Comma-separated origins allowed to read the webhook from a browser; * for any.",
+        "Comma-separated origins allowed to read the webhook from a browser (* for any), and to post "
+        "the dashboard's login form (* excluded).",
+        show_default=False,
+    ),
+]
+HttpTrustedProxy = Annotated[
+    str | None,
+    option(
+        "--http-trusted-proxy",
+        "IP address of the reverse proxy in front of the webhook (* for any, when only the proxy can "
+        "reach it): its X-Forwarded-For, -Proto and -Host headers are believed, so logins are limited "
+        "per real client address. Default: no proxy headers are believed.",
         show_default=False,
     ),
 ]
