@@ -320,7 +320,9 @@ def test_behind_a_trusted_proxy_logins_are_limited_per_real_client(proxied_login
     assert attempt("203.0.113.9", "alice", PASSWORD)[0] == 429
     # the proxy's own address is not what is locked: the owner, through the same proxy, logs in
     status, answer = attempt("198.51.100.7", "alice", PASSWORD)
-    assert status == 303 and "secure;" in answer["Set-Cookie"].lower()  # X-Forwarded-Proto: https was believed
+    assert (
+        status == 303 and "secure;" in answer["Set-Cookie"].lower()
+    )  # X-Forwarded-Proto: https was believed
     # a client that is not the proxy cannot choose its address by sending the header itself
     for _ in range(5):
         attempt("192.0.2.1", "alice", "guess guess", source="127.0.0.3")
