@@ -17,3 +17,13 @@ def parse_decimal(text: str, flag: str) -> Decimal:
     if not value.is_finite():
         raise UserError(f"{flag} must be a finite number, got {text!r}.")
     return value
+
+
+def parse_positive_decimal(text: str, flag: str) -> Decimal:
+    """An amount that must be more than zero (starting cash): one sentence naming the option otherwise."""
+    value = parse_decimal(text, flag)
+    if value <= 0:
+        raise UserError(
+            f"{flag} must be more than 0, got {text.strip()}; give the starting cash, e.g. 10000."
+        )
+    return value

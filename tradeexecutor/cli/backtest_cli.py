@@ -19,7 +19,7 @@ import typer
 from tradeexecutor.analysis.summary import format_table, summary_rows
 from tradeexecutor.backtest.engine import Progress
 from tradeexecutor.backtest.run import BacktestOptions, BacktestOutcome, run_backtest_from_options
-from tradeexecutor.cli.amounts import parse_decimal
+from tradeexecutor.cli.amounts import parse_decimal, parse_positive_decimal
 from tradeexecutor.data.time_bucket import VALID_DURATIONS, TimeBucket
 from tradeexecutor.errors import UserError
 
@@ -69,9 +69,7 @@ def build_options(
 ) -> BacktestOptions:
     if strategy_file is None:
         raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
-    cash = parse_decimal(initial_cash, "--initial-cash")
-    if cash <= 0:
-        raise UserError(f"--initial-cash must be positive, got {initial_cash}.")
+    cash = parse_positive_decimal(initial_cash, "--initial-cash")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--report {report} must end in .html: the report is an HTML file.")
     return BacktestOptions(

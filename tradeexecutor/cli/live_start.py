@@ -203,6 +203,7 @@ def _build_runner(
         ), None
 
     from tradeexecutor.audit.hook import create_audit_hook
+    from tradeexecutor.ethereum.preflight import require_ready_to_trade
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.stack import build_live_models
 
@@ -222,6 +223,16 @@ def _build_runner(
             "Unresolved transactions after recovery: %s; see `trade-executor repair`.", report.unresolved
         )
     logger.info("Hot wallet %s; %s", wallet.address, ", ".join(f"{k}: {v}" for k, v in models.names()))
+    require_ready_to_trade(
+        setup.web3,
+        wallet.address,
+        setup.module.chain_id,
+        setup.reserve.address,
+        setup.deployments,
+        options.execution.gas_price_method,
+        options.execution.min_gas_balance,
+        holds_positions=bool(state.portfolio.open_positions or state.portfolio.frozen_positions),
+    )
     audit = create_audit_hook(
         enabled=options.audit,
         tick=options.audit_tick,
@@ -282,7 +293,6 @@ def run_live(options: LiveOptions) -> int:
 
     module = load_strategy_module(options.strategy_file)
     settings = _loop_settings(options, module)
-    options.state_file.parent.mkdir(parents=True, exist_ok=True)
     # /ping answers before web3 is even imported: a supervisor may stop us during the seconds of
     # start-up left, and that stop unwinds (webhook, lock) like one in the loop, which takes over
     install_sigterm_handler()

@@ -49,7 +49,8 @@ StateFile = Annotated[
     Path | None,
     option(
         "--state-file",
-        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json).",
+        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json). Live commands "
+        "refuse a directory that does not exist; only the default state/ is created.",
         show_default=False,
     ),
 ]
@@ -122,7 +123,18 @@ HttpCorsOrigins = Annotated[
     str | None,
     option(
         "--http-cors-origins",
-        "Comma-separated origins allowed to read the webhook from a browser; * for any.",
+        "Comma-separated origins allowed to read the webhook from a browser (* for any), and to post "
+        "the dashboard's login form (* excluded).",
+        show_default=False,
+    ),
+]
+HttpTrustedProxy = Annotated[
+    str | None,
+    option(
+        "--http-trusted-proxy",
+        "IP address of the reverse proxy in front of the webhook (* for any, when only the proxy can "
+        "reach it): its X-Forwarded-For, -Proto and -Host headers are believed, so logins are limited "
+        "per real client address. Default: no proxy headers are believed.",
         show_default=False,
     ),
 ]
@@ -433,7 +445,11 @@ BacktestStopLossTimeFrameOverride = Annotated[
     ),
 ]
 InitialCash = Annotated[
-    str, option("--initial-cash", "Reserve currency the backtest starts with (e.g. 10000 USDC).")
+    str,
+    option(
+        "--initial-cash",
+        "Reserve currency a backtest or paper trading (dummy) starts with: more than 0 (e.g. 10000 USDC).",
+    ),
 ]
 CandleData = Annotated[
     Path | None,

@@ -10,6 +10,7 @@ thunk closes every socket there), then the thread and the worker pool are joined
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import sys
 import threading
@@ -49,6 +50,7 @@ class WebhookConfig:
     cors_origins: frozenset[str] = frozenset()
     threads: int = DEFAULT_THREADS
     switch_interval: float | None = DEFAULT_SWITCH_INTERVAL
+    trusted_proxy: str | None = None  # its X-Forwarded-* headers are believed (waitress applies them)
 
     @classmethod
     def from_options(
@@ -59,6 +61,8 @@ class WebhookConfig:
         password: str | None = None,
         cors_origins: str | None = None,
         threads: int = DEFAULT_THREADS,
+        *,
+        trusted_proxy: str | None = None,
     ) -> WebhookConfig:
         """Validate the --http-* options; raise UserError naming the option to fix."""
         if not 0 <= port <= 65535:
@@ -71,8 +75,23 @@ class WebhookConfig:
             raise UserError("Only one of --http-username and --http-password is set: set both, or neither.")
         if password:
             redactor.register(password)
+        proxy = (trusted_proxy or "").strip() or None
+        if proxy is not None and proxy != "*":
+            try:
+                proxy = str(ipaddress.ip_address(proxy))
+            except ValueError:
+                raise UserError(
+                    f"--http-trusted-proxy {proxy!r} is not an IP address: give the address the proxy "
+                    "connects from (e.g. 127.0.0.1), or * when nothing but the proxy can reach the webhook."
+                ) from None
         return cls(
-            host.strip(), port, username or None, password or None, parse_origins(cors_origins), threads
+            host.strip(),
+            port,
+            username or None,
+            password or None,
+            parse_origins(cors_origins),
+            threads,
+            trusted_proxy=proxy,
         )
 
     @property
@@ -80,6 +99,21 @@ class WebhookConfig:
         if self.username and self.password:
             return BasicAuth(self.username, self.password)
         return None
+
+
+PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+
+
+def _proxy_settings(trusted_proxy: str | None) -> dict[str, Any]:
+    """waitress rewrites REMOTE_ADDR, the scheme and the host from a trusted proxy's headers (and
+    only from its: other clients' X-Forwarded-* headers are dropped)."""
+    if trusted_proxy is None:
+        return {}
+    return {
+        "trusted_proxy": trusted_proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": set(PROXY_HEADERS),
+    }
 
 
 def _joinable_dispatcher() -> Any:
@@ -166,6 +200,7 @@ class WebhookServer:
                 expose_tracebacks=False,
                 asyncore_use_poll=True,
                 clear_untrusted_proxy_headers=True,
+                **_proxy_settings(self.config.trusted_proxy),
                 channel_timeout=60,
             )
         except OSError as e:

@@ -51,6 +51,7 @@ from tradeexecutor.cli.options import (
     HttpHost,
     HttpPassword,
     HttpPort,
+    HttpTrustedProxy,
     HttpUsername,
     IconUrl,
     Id,
@@ -134,6 +135,7 @@ def start(
     http_username: HttpUsername = None,
     http_password: HttpPassword = None,
     http_cors_origins: HttpCorsOrigins = None,
+    http_trusted_proxy: HttpTrustedProxy = None,
     log_level: LogLevel = "info",
     file_log_level: FileLogLevel = "info",
     log_file_dir: LogFileDir = Path("logs"),
@@ -178,7 +180,7 @@ def start(
         backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
         return
 
-    from tradeexecutor.cli.amounts import parse_decimal
+    from tradeexecutor.cli.amounts import parse_positive_decimal
     from tradeexecutor.cli.durations import parse_interval
     from tradeexecutor.cli.live_start import LiveOptions, run_live
     from tradeexecutor.cli.monitoring import MonitoringOptions
@@ -200,8 +202,9 @@ def start(
     from datetime import timedelta
 
     from tradeexecutor.cli.simulation import simulate_if_asked
+    from tradeexecutor.execution.live.state_access import state_path
 
-    real_state = state_file or Path("state") / f"{executor_id}.json"
+    real_state = state_path(state_file, strategy_file, executor_id)
     options = LiveOptions(
         execution_type=kind,
         strategy_file=strategy_file,
@@ -232,7 +235,9 @@ def start(
         short_description=short_description,
         long_description=long_description,
         icon_url=icon_url,
-        initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        initial_cash=parse_positive_decimal(initial_cash, "--initial-cash")
+        if initial_cash
+        else Decimal(10_000),
         audit=audit,
         audit_tick=audit_tick,
         audit_types=audit_types,
@@ -247,6 +252,7 @@ def start(
             http_username=http_username,
             http_password=http_password,
             http_cors_origins=http_cors_origins,
+            http_trusted_proxy=http_trusted_proxy,
             discord_webhook_url=discord_webhook_url,
             discord_error_webhook_url=discord_error_webhook_url,
             logstash_server=logstash_server,

@@ -13,8 +13,16 @@ from pathlib import Path
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.state import State
 
+DEFAULT_STATE_DIRECTORY = Path("state")
+
 
 def state_path(state_file: Path | None, strategy_file: Path | None, executor_id: str | None) -> Path:
+    """The state file: `--state-file`, else `state/<id>.json`.
+
+    Only the default directory `state/` is created when missing (one level, in the working
+    directory, as the Docker image and the repository have it); the store refuses a given
+    `--state-file` whose directory does not exist, naming it.
+    """
     if state_file is not None:
         return state_file
     name = executor_id or (strategy_file.stem if strategy_file is not None else None)
@@ -22,7 +30,14 @@ def state_path(state_file: Path | None, strategy_file: Path | None, executor_id:
         raise UserError(
             "No state file given; pass --state-file PATH (or --id / --strategy-file for state/<id>.json)."
         )
-    return Path("state") / f"{name}.json"
+    try:
+        DEFAULT_STATE_DIRECTORY.mkdir(exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"Cannot create the state directory {DEFAULT_STATE_DIRECTORY.resolve()} ({e.strerror}): create it, "
+            "or pass --state-file PATH."
+        ) from None
+    return DEFAULT_STATE_DIRECTORY / f"{name}.json"
 
 
 @contextmanager
