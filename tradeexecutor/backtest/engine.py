@@ -25,6 +25,7 @@ import pandas as pd
 from tradeexecutor.backtest.execution import BacktestExecution, BacktestValuation
 from tradeexecutor.backtest.prices import CandlePrices
 from tradeexecutor.backtest.pricing import BacktestPricing, SlippageModel
+from tradeexecutor.backtest.routes import BacktestRoutes
 from tradeexecutor.backtest.triggers import TriggerWalker
 from tradeexecutor.data.source import describe_range
 from tradeexecutor.errors import UserError
@@ -208,7 +209,7 @@ def prepare_backtest(module: StrategyModule, data: MarketData, config: BacktestC
             f"{module.cycle_duration.value} cycle; make it longer."
         )
     state = new_backtest_state(universe, config)
-    pricing = BacktestPricing(CandlePrices(universe), config.slippage)
+    pricing = BacktestPricing(CandlePrices(universe, BacktestRoutes.build(universe, data)), config.slippage)
     return Backtest(
         module=module, config=config, universe=universe, state=state, pricing=pricing, cycles=cycles
     )

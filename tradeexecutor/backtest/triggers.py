@@ -79,7 +79,7 @@ class TriggerWalker:
         # position id -> (stop, take profit, their float prefilter values); Decimal to float is slow
         self._levels: dict[int, tuple[Decimal | None, Decimal | None, float, float]] = {}
         for pair in universe.pairs:
-            series = prices.series(pair)[-1]  # the finest candles the universe has
+            series = prices.trigger_series(pair)  # the finest candles, in the reserve currency
             opens_ns = np.asarray(series.close_ns, dtype="int64") - series.bucket_ns
             self._series[pair.key] = series
             self._bounds[pair.key] = opens_ns.searchsorted(boundaries, side="left").tolist()
