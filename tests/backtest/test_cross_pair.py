@@ -81,6 +81,7 @@ def run(tmp_path: Path, pairs: str):
             end=END,
             candle_data=market(tmp_path),
             state_file=tmp_path / "state.json",
+            statistics_every=None,
         )
     )
 

@@ -190,7 +190,7 @@ class CandlePrices:
     def valuation_price(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
         """The latest close at or before `ts`, in the reserve currency; before any candle has
         closed (a position bought at the very first cycle), the open it was bought at."""
-        via = self.routes.intermediate(pair)
+        via = self.routes.intermediates.get(pair.key)
         price = self._pool_valuation(ts, pair)
         if via is None:
             return price

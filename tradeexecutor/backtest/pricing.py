@@ -114,6 +114,7 @@ class BacktestPricing:
         self.slippage: SlippageModel = slippage or FixedSlippage()
         self._overrides_at: datetime.datetime | None = None
         self._overrides: dict[str, Decimal] = {}
+        self._memo: tuple[tuple, Fill] | None = None
 
     def set_overrides(self, ts: datetime.datetime, prices: dict[str, Decimal]) -> None:
         self._overrides_at, self._overrides = ts, prices
@@ -153,7 +154,18 @@ class BacktestPricing:
         return out, model.reserve_out(mid, base_in) - out
 
     def quote_buy(self, ts: datetime.datetime, pair: TradingPairIdentifier, reserve: Decimal) -> Fill:
-        """Spend `reserve` (rounded down to the reserve token's units) on base tokens."""
+        """Spend `reserve` (rounded down to the reserve token's units) on base tokens.
+
+        Planning a trade and filling it ask the same question at the same instant: the last
+        answer is remembered (a trigger override in between makes a different question)."""
+        memo = (ts, pair.key, reserve, self._overrides_at)
+        if self._memo is not None and self._memo[0] == memo:
+            return self._memo[1]
+        fill = self._quote_buy(ts, pair, reserve)
+        self._memo = (memo, fill)
+        return fill
+
+    def _quote_buy(self, ts: datetime.datetime, pair: TradingPairIdentifier, reserve: Decimal) -> Fill:
         asset = self.reserve
         reserve_raw = asset.to_raw(reserve)
         spent = asset.to_decimal(reserve_raw)
@@ -175,7 +187,15 @@ class BacktestPricing:
         return Fill(pair.base.to_raw(out), reserve_raw, mid, fee, asset)
 
     def quote_sell(self, ts: datetime.datetime, pair: TradingPairIdentifier, quantity: Decimal) -> Fill:
-        """Sell `quantity` base tokens (rounded down to the token's units)."""
+        """Sell `quantity` base tokens (rounded down to the token's units); remembered like buys."""
+        memo = (ts, pair.key, -quantity, self._overrides_at)
+        if self._memo is not None and self._memo[0] == memo:
+            return self._memo[1]
+        fill = self._quote_sell(ts, pair, quantity)
+        self._memo = (memo, fill)
+        return fill
+
+    def _quote_sell(self, ts: datetime.datetime, pair: TradingPairIdentifier, quantity: Decimal) -> Fill:
         asset = self.reserve
         quantity_raw = pair.base.to_raw(quantity)
         sold = pair.base.to_decimal(quantity_raw)

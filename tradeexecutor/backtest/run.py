@@ -52,6 +52,7 @@ class BacktestOptions:
     slippage_bps: Decimal = Decimal(0)
     pool_liquidity: Decimal | None = None
     report_file: Path | None = None
+    statistics_every: datetime.timedelta | None = datetime.timedelta(days=1)  # None: every cycle
 
     @property
     def id(self) -> str:
@@ -182,6 +183,7 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
         initial_cash=options.initial_cash,
         slippage=slippage_model(options),
         strategy_id=options.id,
+        statistics_every=options.statistics_every,
     )
     backtest = prepare_backtest(module, data, config)
     path = options.state_path

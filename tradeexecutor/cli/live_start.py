@@ -154,6 +154,7 @@ def _decide_function(module: StrategyModule, universe: LiveUniverse, state: Stat
                 parameters=module.parameters,
                 execution_mode=ExecutionMode.live,
                 cycle_duration=cycle,
+                indicators=module.cycle_indicators(view, ExecutionMode.live),
             )
         )
 

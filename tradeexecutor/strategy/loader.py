@@ -221,6 +221,9 @@ def check_module(path: Path, module: ModuleType) -> StrategyModule:
     expected_engine = engine or list(ENGINE_VERSIONS.values())[-1]
     decide = _function(ns, "decide_trades", expected_engine, problems)
     create = _function(ns, "create_trading_universe", expected_engine, problems)
+    indicators = (
+        _function(ns, "create_indicators", expected_engine, problems) if "create_indicators" in ns else None
+    )
 
     if problems:
         raise StrategyLoadError(path, problems)
@@ -246,6 +249,7 @@ def check_module(path: Path, module: ModuleType) -> StrategyModule:
         extra=MappingProxyType(extra),
         decide_trades_function=decide,
         create_trading_universe_function=create,
+        create_indicators_function=indicators,
     )
 
 
