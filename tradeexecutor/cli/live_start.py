@@ -50,6 +50,7 @@ class LiveOptions:
     state_file: Path
     executor_id: str
     cache_path: Path
+    parameters: tuple[str, ...] = ()  # --param NAME=VALUE overrides of the strategy's PARAMETERS
     deployment_file: Path | None = None
     exchange_slug: str | None = None
     token_addresses: str | None = None
@@ -276,7 +277,7 @@ def run_live(options: LiveOptions) -> int:
         )
     from tradeexecutor.strategy.loader import load_strategy_module
 
-    module = load_strategy_module(options.strategy_file)
+    module = load_strategy_module(options.strategy_file, options.parameters)
     settings = _loop_settings(options, module)
     options.state_file.parent.mkdir(parents=True, exist_ok=True)
     with JSONFileStore(options.state_file) as store:
@@ -301,6 +302,7 @@ def _run_with_monitoring(
     try:
         setup = connect_live(
             options.strategy_file,
+            parameters=options.parameters,
             deployment_file=options.deployment_file,
             exchange_slug=options.exchange_slug,
             token_addresses=options.token_addresses,

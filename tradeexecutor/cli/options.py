@@ -45,6 +45,15 @@ def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
 StrategyFile = Annotated[
     Path | None, option("--strategy-file", "Python strategy module to load.", show_default=False)
 ]
+Param = Annotated[
+    list[str] | None,
+    option(
+        "--param",
+        "Override one of the strategy's PARAMETERS, NAME=VALUE (repeatable; the env var takes several "
+        "separated by spaces); checked against PARAMETERS.",
+        show_default=False,
+    ),
+]
 StateFile = Annotated[
     Path | None,
     option(

@@ -64,6 +64,7 @@ from tradeexecutor.cli.options import (
     MaxSlippage,
     MinGasBalance,
     OptionalDeploymentFile,
+    Param,
     Report,
     RunSingleCycle,
     SentryDsn,
@@ -93,6 +94,7 @@ OptionalMaxDataDelayMinutes = Annotated[int | None, MaxDataDelayMinutes.__metada
 def start(
     execution_type: ExecutionType = None,
     strategy_file: StrategyFile = None,
+    param: Param = None,
     state_file: StateFile = None,
     id: Id = None,
     cache_path: CachePath = Path("cache"),
@@ -207,6 +209,7 @@ def start(
         strategy_file=strategy_file,
         state_file=real_state,
         executor_id=executor_id,
+        parameters=tuple(param or ()),
         cache_path=cache_path,
         deployment_file=deployment_file,
         exchange_slug=exchange_slug,
