@@ -50,9 +50,7 @@ def check_name(name: str, declared: Mapping[str, Any], where: str) -> None:
         )
     close = difflib.get_close_matches(name, list(declared), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    raise ParameterError(
-        f"{where} has no parameter {name!r}; {hint}It has {', '.join(sorted(declared))}."
-    )
+    raise ParameterError(f"{where} has no parameter {name!r}; {hint}It has {', '.join(sorted(declared))}.")
 
 
 def _kind(default: Any) -> type | None:
