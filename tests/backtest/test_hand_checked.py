@@ -116,6 +116,17 @@ def test_statistics_are_recorded_once_a_day_by_default(tmp_path: Path) -> None:
     assert len(list(state.portfolio.all_trades())) == 6
 
 
+def test_the_daily_schedule_takes_the_first_cycle_of_each_utc_day() -> None:
+    from datetime import datetime
+
+    from tradeexecutor.backtest.engine import statistics_schedule
+
+    cycles = [datetime(2024, 1, 1, 22, tzinfo=START.tzinfo) + timedelta(hours=n) for n in range(52)]
+    due = [c for c, d in zip(cycles, statistics_schedule(cycles, timedelta(days=1)), strict=True) if d]
+    assert due == [cycles[0], hours(24), hours(48), hours(72)]
+    assert statistics_schedule(cycles, None) == [True] * 52
+
+
 def test_summary_values_for_the_hand_checked_case(backtest) -> None:
     summary = calculate_summary(backtest.state, start=START, end=END)
     rows = dict(summary_rows(summary))

@@ -204,8 +204,8 @@ def statistics_schedule(cycles: list[datetime.datetime], every: datetime.timedel
     """Per cycle: record statistics? The first cycle of each `every` interval (on the epoch grid)."""
     if every is None or not cycles:
         return [True] * len(cycles)
-    index = pd.DatetimeIndex(cycles)
-    buckets = index.asi8 // int(every.total_seconds() * 1_000_000_000)
+    ns = pd.DatetimeIndex(cycles).as_unit("ns").asi8
+    buckets = ns // int(every.total_seconds() * 1_000_000_000)
     due = np.ones(len(cycles), dtype=bool)
     due[1:] = buckets[1:] != buckets[:-1]
     return due.tolist()
