@@ -57,7 +57,8 @@ def backtest(tmp_path: Path):
     strategy, candles = hand_files(tmp_path)
     module = load_strategy_module(strategy)
     data = file_market(candles, chain_id=31337, start=START, end=END)
-    bt = prepare_backtest(module, data, BacktestConfig(start=START, end=END))
+    # statistics every cycle (a backtest records one point a day unless told otherwise)
+    bt = prepare_backtest(module, data, BacktestConfig(start=START, end=END, statistics_every=None))
     bt.run()
     return bt
 
@@ -102,6 +103,28 @@ def test_statistics_cover_every_cycle_and_the_end(backtest) -> None:
     # 05:00: cash 7,843.70945 plus 19.94 WETH at the 04:00 close of 111
     assert points[5].total_equity == Decimal("7843.70945") + Decimal("19.94") * 111
     assert points[-1].total_equity == Decimal("9778.87745")
+
+
+def test_statistics_are_recorded_once_a_day_by_default(tmp_path: Path) -> None:
+    strategy, candles = hand_files(tmp_path)
+    data = file_market(candles, chain_id=31337, start=START, end=END)
+    bt = prepare_backtest(load_strategy_module(strategy), data, BacktestConfig(start=START, end=END))
+    state = bt.run()
+    # the first cycle of the day, then the end; the trades are the same
+    assert [p.at for p in state.stats.portfolio] == [hours(0), hours(10)]
+    assert state.stats.portfolio[-1].total_equity == Decimal("9778.87745")
+    assert len(list(state.portfolio.all_trades())) == 6
+
+
+def test_the_daily_schedule_takes_the_first_cycle_of_each_utc_day() -> None:
+    from datetime import datetime
+
+    from tradeexecutor.backtest.engine import statistics_schedule
+
+    cycles = [datetime(2024, 1, 1, 22, tzinfo=START.tzinfo) + timedelta(hours=n) for n in range(52)]
+    due = [c for c, d in zip(cycles, statistics_schedule(cycles, timedelta(days=1)), strict=True) if d]
+    assert due == [cycles[0], hours(24), hours(48), hours(72)]
+    assert statistics_schedule(cycles, None) == [True] * 52
 
 
 def test_summary_values_for_the_hand_checked_case(backtest) -> None:

@@ -52,6 +52,8 @@ class BacktestOptions:
     slippage_bps: Decimal = Decimal(0)
     pool_liquidity: Decimal | None = None
     report_file: Path | None = None
+    statistics_every: datetime.timedelta | None = datetime.timedelta(days=1)  # None: every cycle
+    parameters: tuple[str, ...] = ()  # NAME=VALUE overrides of the strategy's PARAMETERS (--param)
 
     @property
     def id(self) -> str:
@@ -171,7 +173,7 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
     """Run one backtest and write its state file (and report, if asked). See the module docstring."""
     check_range(options.start, options.end)
     module = apply_time_frame_overrides(
-        load_strategy_module(options.strategy_file),
+        load_strategy_module(options.strategy_file, options.parameters),
         options.candle_time_frame_override,
         options.stop_loss_time_frame_override,
     )
@@ -182,6 +184,7 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
         initial_cash=options.initial_cash,
         slippage=slippage_model(options),
         strategy_id=options.id,
+        statistics_every=options.statistics_every,
     )
     backtest = prepare_backtest(module, data, config)
     path = options.state_path

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -35,7 +35,7 @@ from tradeexecutor.strategy.universe import TradingUniverse
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _TOLERANCE = 1e-9  # float prefilter margin; the decision itself is made in Decimal
-_SCALAR_WINDOW = 8
+_CHUNK = 64  # candles searched ahead at first; each further search looks 4 times as far
 
 
 def from_ns(ns: int) -> datetime.datetime:
@@ -76,10 +76,11 @@ class TriggerWalker:
         self._bounds: dict[str, list[int]] = {}
         self._lows: dict[str, np.ndarray] = {}
         self._highs: dict[str, np.ndarray] = {}
-        # position id -> (stop, take profit, their float prefilter values); Decimal to float is slow
-        self._levels: dict[int, tuple[Decimal | None, Decimal | None, float, float]] = {}
+        # position id -> [stop, take profit, their float prefilter values, searched from, next
+        # candidate candle or -1]: the levels are searched ahead once, not candle by candle
+        self._levels: dict[int, list] = {}
         for pair in universe.pairs:
-            series = prices.series(pair)[-1]  # the finest candles the universe has
+            series = prices.trigger_series(pair)  # the finest candles, in the reserve currency
             opens_ns = np.asarray(series.close_ns, dtype="int64") - series.bucket_ns
             self._series[pair.key] = series
             self._bounds[pair.key] = opens_ns.searchsorted(boundaries, side="left").tolist()
@@ -92,30 +93,48 @@ class TriggerWalker:
         a, b = bounds[cycle_index], bounds[cycle_index + 1]
         if a >= b:
             return None
-        series = self._series[key]
         stop, take_profit = position.stop_loss, position.take_profit
         cached = self._levels.get(position.position_id)
         if cached is None or cached[0] is not stop or cached[1] is not take_profit:
-            cached = (
+            cached = [
                 stop,
                 take_profit,
                 float(stop) * (1 + _TOLERANCE) if stop is not None else -math.inf,
                 float(take_profit) * (1 - _TOLERANCE) if take_profit is not None else math.inf,
-            )
+                a,  # candles before this index are known not to cross the levels
+                -1,  # the first candle at or after it that may cross (float prefilter), -1: not searched
+            ]
             self._levels[position.position_id] = cached
-        stop_f, take_f = cached[2], cached[3]
-        candidates: Iterable[int]
-        if b - a <= _SCALAR_WINDOW:  # one or a few candles per cycle: plain floats beat numpy
-            lows, highs = series.lows, series.highs
-            candidates = [j for j in range(a, b) if lows[j] <= stop_f or highs[j] >= take_f]
-        else:
-            mask = (self._lows[key][a:b] <= stop_f) | (self._highs[key][a:b] >= take_f)
-            candidates = (a + int(offset) for offset in np.flatnonzero(mask))
-        for j in candidates:
-            price = trigger_price(series, j, stop, take_profit)
+        if cached[5] < a and cached[4] < a:  # first look, or windows were skipped: search from here
+            cached[4], cached[5] = a, -1
+        series = self._series[key]
+        while True:
+            candidate = cached[5]
+            if candidate < 0:
+                candidate = self._search(key, cached)
+            if candidate >= b:
+                return None  # the next candidate is in a later window: O(1) per cycle until then
+            price = trigger_price(series, candidate, stop, take_profit)
             if price is not None:
-                return series.close_ns[j], price
-        return None
+                return series.close_ns[candidate], price
+            cached[4], cached[5] = candidate + 1, -1  # the float prefilter let a non-crossing through
+
+    def _search(self, key: str, cached: list) -> int:
+        """The first candle at or after cached[4] whose low or high passes the float prefilter,
+        searching forward in growing chunks (most positions close within a few dozen candles),
+        remembered in cached[5]; past the last candle when none does."""
+        start, stop_f, take_f = cached[4], cached[2], cached[3]
+        lows, highs = self._lows[key], self._highs[key]
+        size, total = _CHUNK, len(lows)
+        while start < total:
+            end = min(total, start + size)
+            hits = np.flatnonzero((lows[start:end] <= stop_f) | (highs[start:end] >= take_f))
+            if len(hits):
+                cached[5] = start + int(hits[0])
+                return cached[5]
+            start, size = end, size * 4
+        cached[4] = cached[5] = total
+        return total
 
     def check(self, runner: CycleRunner, cycle_index: int) -> list[TradeExecution]:
         """Close what triggers in the window after cycle `cycle_index`; return the trades."""

@@ -66,6 +66,7 @@ def build_options(
     backtest_slippage_bps: str,
     backtest_pool_liquidity: str | None,
     report: Path | None,
+    param: list[str] | None = None,
 ) -> BacktestOptions:
     if strategy_file is None:
         raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
@@ -95,6 +96,7 @@ def build_options(
             else None
         ),
         report_file=report,
+        parameters=tuple(param or ()),
     )
 
 

@@ -55,6 +55,7 @@ class LiveOptions:
     state_file: Path
     executor_id: str
     cache_path: Path
+    parameters: tuple[str, ...] = ()  # --param NAME=VALUE overrides of the strategy's PARAMETERS
     deployment_file: Path | None = None
     exchange_slug: str | None = None
     token_addresses: str | None = None
@@ -159,6 +160,7 @@ def _decide_function(module: StrategyModule, universe: LiveUniverse, state: Stat
                 parameters=module.parameters,
                 execution_mode=ExecutionMode.live,
                 cycle_duration=cycle,
+                indicators=module.cycle_indicators(view, ExecutionMode.live),
             )
         )
 
@@ -291,7 +293,7 @@ def run_live(options: LiveOptions) -> int:
         )
     from tradeexecutor.strategy.loader import load_strategy_module
 
-    module = load_strategy_module(options.strategy_file)
+    module = load_strategy_module(options.strategy_file, options.parameters)
     settings = _loop_settings(options, module)
     # /ping answers before web3 is even imported: a supervisor may stop us during the seconds of
     # start-up left, and that stop unwinds (webhook, lock) like one in the loop, which takes over
@@ -324,6 +326,7 @@ def _run_with_monitoring(
     try:
         setup = connect_live(
             options.strategy_file,
+            parameters=options.parameters,
             deployment_file=options.deployment_file,
             exchange_slug=options.exchange_slug,
             token_addresses=options.token_addresses,

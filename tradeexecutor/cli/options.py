@@ -45,6 +45,15 @@ def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
 StrategyFile = Annotated[
     Path | None, option("--strategy-file", "Python strategy module to load.", show_default=False)
 ]
+Param = Annotated[
+    list[str] | None,
+    option(
+        "--param",
+        "Override one of the strategy's PARAMETERS, NAME=VALUE (repeatable; the env var takes several "
+        "separated by spaces); checked against PARAMETERS.",
+        show_default=False,
+    ),
+]
 StateFile = Annotated[
     Path | None,
     option(
@@ -660,3 +669,58 @@ PublicOnly = Annotated[
         "Every --env-file is public: flag any secret in them and do not require the secret variables.",
     ),
 ]
+
+
+# --- sweep: many backtests on Dask ---------------------------------------------------------------
+
+Grid = Annotated[
+    list[str] | None,
+    option(
+        "--grid",
+        "A parameter to sweep, NAME=LOW:HIGH:STEP (both ends included) or NAME=V1,V2,... (repeatable).",
+        show_default=False,
+    ),
+]
+Samples = Annotated[
+    int | None,
+    option("--samples", "Run this many random combinations of the grid instead of all.", show_default=False),
+]
+Trials = Annotated[
+    int | None,
+    option("--trials", "Search the grid with Optuna for this many trials instead.", show_default=False),
+]
+Objective = Annotated[
+    str,
+    option(
+        "--objective",
+        "What the results are sorted by and Optuna optimises: sharpe, cagr, calmar, return, profit, "
+        "win_rate, max_drawdown (lowest first) or any summary column.",
+    ),
+]
+ResultsDir = Annotated[
+    Path | None,
+    option(
+        "--results-dir",
+        "Directory for results.parquet, results.csv and report.html; runs already in it are not repeated. "
+        "Default: sweeps/<strategy file name>.",
+        show_default=False,
+    ),
+]
+DaskScheduler = Annotated[
+    str | None,
+    option(
+        "--dask-scheduler",
+        "Run on this Dask cluster (tcp://host:8786) instead of an embedded one on this machine.",
+        show_default=False,
+    ),
+]
+DaskWorkers = Annotated[
+    int | None,
+    option(
+        "--dask-workers",
+        "Worker processes of the embedded cluster. Default: one per CPU core.",
+        show_default=False,
+        min=1,
+    ),
+]
+SweepSeed = Annotated[int, option("--sweep-seed", "Seed for --samples and --trials (same seed, same picks).")]

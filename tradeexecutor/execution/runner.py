@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -50,9 +51,25 @@ class CycleRunner:
     decide: DecideTrades
     checkpoint: Checkpoint
     slippage_bps: int | None = None
+    # None: record statistics every cycle (live). A backtest records them at a coarser
+    # interval: they cost more than the rest of a cycle and its summary needs no more.
+    statistics_due: Callable[[datetime.datetime], bool] | None = None
+    # True once a cycle of this runner completed: every trade planned before it was then
+    # executed or unwound, so a later cycle that plans nothing has nothing to unwind.
+    _settled: bool = field(default=False, init=False)
+    _pm: PositionManager | None = field(default=None, init=False)
 
     def _position_manager(self, ts: datetime.datetime) -> PositionManager:
         return PositionManager(ts, self.state, self.pricing_model, self.slippage_bps)
+
+    def _cycle_position_manager(self, ts: datetime.datetime) -> PositionManager:
+        """One position manager per runner, moved to each cycle's timestamp: a backtest asks
+        for one every cycle."""
+        pm = self._pm
+        if pm is None or pm.state is not self.state:
+            pm = self._pm = self._position_manager(ts)
+        pm.timestamp = ts
+        return pm
 
     def _unwind_unreturned(self, ts: datetime.datetime, returned: list[TradeExecution], why: str) -> None:
         portfolio = self.state.portfolio
@@ -68,29 +85,40 @@ class CycleRunner:
 
     def run_cycle(self, ts: datetime.datetime) -> CycleReport:
         started = time.perf_counter()
-        self.sync_model.sync(ts, self.state)
-        self.valuation_model.revalue(ts, self.state)
+        state = self.state
+        self.sync_model.sync(ts, state)
+        self.valuation_model.revalue(ts, state)
+        # After a completed cycle only trades planned during this one can be left unreturned:
+        # when the strategy planned none there is nothing to unwind (checked for free; a
+        # backtest's common case). The first cycle always looks (a crash may have left plans).
+        first_new_id = state.portfolio.next_trade_id if self._settled else -1
+        self._settled = False
         try:
-            trades = self.decide(ts, self._position_manager(ts))
+            trades = self.decide(ts, self._cycle_position_manager(ts))
         except BaseException:
             self._unwind_unreturned(ts, [], "decide_trades() raised before returning this plan")
             self.checkpoint()
             raise
         if trades is None:
             trades = []
-        if not isinstance(trades, list) or not all(isinstance(t, TradeExecution) for t in trades):
+        if type(trades) is not list or (trades and not all(isinstance(t, TradeExecution) for t in trades)):
             self._unwind_unreturned(ts, [], "decide_trades() returned an invalid value")
             self.checkpoint()
             raise StrategyReturnError(
                 f"decide_trades() must return a list of trades from the position manager, got {type(trades).__name__}."
             )
-        self._unwind_unreturned(ts, trades, "planned by decide_trades() but not returned, so not executed")
+        if state.portfolio.next_trade_id != first_new_id:
+            self._unwind_unreturned(
+                ts, trades, "planned by decide_trades() but not returned, so not executed"
+            )
         if trades:
-            self.execution_model.execute_trades(ts, self.state, trades, self.checkpoint)
-            self.valuation_model.revalue(ts, self.state)
-        self.state.record_statistics(ts)
-        self.state.mark_cycle_completed(ts)
+            self.execution_model.execute_trades(ts, state, trades, self.checkpoint)
+            self.valuation_model.revalue(ts, state)
+        if self.statistics_due is None or self.statistics_due(ts):
+            state.record_statistics(ts)
+        state.mark_cycle_completed(ts)
         self.checkpoint()
+        self._settled = True
         return CycleReport(timestamp=ts, trades=trades, duration=time.perf_counter() - started)
 
     def check_triggers(self, ts: datetime.datetime) -> list[TradeExecution]:

@@ -83,12 +83,13 @@ class MarketData:
     ) -> TradingUniverse:
         """Load candles for `pairs` (default: every known pair) and build the universe.
 
-        The reserve asset is the token of those pairs whose symbol is `reserve_currency`.
+        The reserve asset is the token of those pairs whose symbol is `reserve_currency`, else
+        of any known pair: a universe of DEV-WETH alone may hold USDC, traded through WETH-USDC.
         """
         chosen = [self.get_pair_by_ticker(p) if isinstance(p, str) else p for p in (pairs or self.pairs)]
         if not chosen:
             raise UserError("The trading universe has no pairs; list some in TRADING_PAIRS.")
-        reserve = find_reserve_asset(chosen, reserve_currency)
+        reserve = find_reserve_asset([*chosen, *self.pairs], reserve_currency)
         candles = {p: self.load_candles(p, time_bucket, start, end) for p in chosen}
         stop_loss = (
             {p: self.load_candles(p, stop_loss_time_bucket, start, end) for p in chosen}

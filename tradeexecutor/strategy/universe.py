@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from tradeexecutor.data.candles import validate_candles
@@ -183,22 +184,24 @@ class TradingUniverse:
         """What a strategy may see at `timestamp`: candles closed at or before it."""
         return UniverseView(self, to_utc_timestamp(timestamp))
 
-    def views(self, timestamps: Iterable[datetime]) -> Iterator[UniverseView]:
+    def views(self, timestamps: Iterable[datetime], ns: np.ndarray | None = None) -> Iterator[UniverseView]:
         """Views for many cycles, with every pair's visible count found in one vectorised
-        search up front: the backtester's fast path."""
-        index = pd.DatetimeIndex(
-            list(timestamps) if not isinstance(timestamps, pd.DatetimeIndex) else timestamps
-        )
-        if index.tz is None and len(index):
-            raise ValueError("Cycle timestamps must be timezone-aware UTC.")
-        index = index.tz_convert("UTC").as_unit("ns") if len(index) else index
-        ns = index.asi8
+        search up front: the backtester's fast path. `ns` may give the timestamps' nanoseconds
+        (then `timestamps` need not be pandas objects and none is made per cycle)."""
+        if ns is None:
+            index = pd.DatetimeIndex(
+                list(timestamps) if not isinstance(timestamps, pd.DatetimeIndex) else timestamps
+            )
+            if index.tz is None and len(index):
+                raise ValueError("Cycle timestamps must be timezone-aware UTC.")
+            index = index.tz_convert("UTC").as_unit("ns") if len(index) else index
+            ns, timestamps = index.asi8, index
         keys = list(self._series)
         table = {k: self._series[k].visible_counts(ns) for k in keys}
         sl_keys = list(self._stop_loss_series)
         sl_table = {k: self._stop_loss_series[k].visible_counts(ns) for k in sl_keys}
-        for i, ts in enumerate(index):
-            yield UniverseView(self, ts, precomputed=(table, sl_table, i))
+        for i, (ts, n) in enumerate(zip(timestamps, ns.tolist(), strict=True)):
+            yield UniverseView(self, ts, precomputed=(table, sl_table, i), ns=n)
 
     def __repr__(self) -> str:
         return (

@@ -17,6 +17,7 @@ from tradeexecutor.cli.options import (
     CandleData,
     Id,
     InitialCash,
+    Param,
     Report,
     StateFile,
     StrategyFile,
@@ -27,6 +28,7 @@ from tradeexecutor.cli.options import (
 
 def backtest(
     strategy_file: StrategyFile = None,
+    param: Param = None,
     backtest_start: BacktestStart = None,
     backtest_end: BacktestEnd = None,
     state_file: StateFile = None,

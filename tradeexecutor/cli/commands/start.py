@@ -65,6 +65,7 @@ from tradeexecutor.cli.options import (
     MaxSlippage,
     MinGasBalance,
     OptionalDeploymentFile,
+    Param,
     Report,
     RunSingleCycle,
     SentryDsn,
@@ -94,6 +95,7 @@ OptionalMaxDataDelayMinutes = Annotated[int | None, MaxDataDelayMinutes.__metada
 def start(
     execution_type: ExecutionType = None,
     strategy_file: StrategyFile = None,
+    param: Param = None,
     state_file: StateFile = None,
     id: Id = None,
     cache_path: CachePath = Path("cache"),
@@ -210,6 +212,7 @@ def start(
         strategy_file=strategy_file,
         state_file=real_state,
         executor_id=executor_id,
+        parameters=tuple(param or ()),
         cache_path=cache_path,
         deployment_file=deployment_file,
         exchange_slug=exchange_slug,
