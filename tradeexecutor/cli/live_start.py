@@ -20,6 +20,7 @@ from pathlib import Path
 from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_monitoring
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
+from tradeexecutor.execution.failures import retry_transient
 from tradeexecutor.execution.live.connect import LiveSetup, connect_live
 from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
@@ -63,6 +64,7 @@ class LiveOptions:
     max_cycles: int | None = None
     run_single_cycle: bool = False
     watchdog_timeout: datetime.timedelta | None = None
+    stop_checks_after_halt: bool = True
     name: str | None = None
     short_description: str | None = None
     long_description: str | None = None
@@ -263,6 +265,7 @@ def _loop_settings(options: LiveOptions, module: StrategyModule) -> LoopSettings
         stay_up_after_halt=not single,
         single_cycle=single,
         watchdog_timeout=watchdog,
+        stops_after_halt=options.stop_checks_after_halt,
     )
 
 
@@ -297,7 +300,8 @@ def _run_with_monitoring(
     options: LiveOptions, settings: LoopSettings, store: JSONFileStore, monitoring: Monitoring
 ) -> int:
     reporter = monitoring.reporter
-    try:
+
+    def connect_and_recover() -> tuple[State, StorePersistence, LiveUniverse, CycleRunner, CycleHook | None]:
         setup = connect_live(
             options.strategy_file,
             deployment_file=options.deployment_file,
@@ -311,6 +315,13 @@ def _run_with_monitoring(
         persistence = StorePersistence(store, state)
         universe = LiveUniverse(setup, options.cache_path / "onchain-candles")
         runner, audit = _build_runner(options, setup, state, persistence, universe, monitoring)
+        return state, persistence, universe, runner, audit
+
+    try:
+        # a node that is down at start-up: wait for it (degraded), do not exit
+        state, persistence, universe, runner, audit = retry_transient(
+            "start-up", connect_and_recover, reporter
+        )
     except Exception as exc:
         reporter.cycle_failed(exc, halt=True)
         raise
@@ -333,7 +344,10 @@ def _run_with_monitoring(
         LoopOutcome.stopped: "stopped by a signal",
         LoopOutcome.halted: "trading halted after a failure",
     }[outcome]
-    persistence.save()
+    try:
+        persistence.save()
+    except Exception as exc:  # e.g. the disk is full: the previous save is intact and complete
+        logger.error("The final save failed (%s); the state file keeps the last successful save.", exc)
     reporter.stopped(reason)
     logger.info("Executor %s: %s.", options.executor_id, reason)
     if outcome == LoopOutcome.halted and options.run_single_cycle:

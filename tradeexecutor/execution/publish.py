@@ -15,6 +15,7 @@ from typing import Any
 from tradeexecutor.execution.run_state import PortfolioSummary
 from tradeexecutor.reporting.messages import TradeSummary
 from tradeexecutor.state.position import TradingPosition
+from tradeexecutor.state.reserve import ReserveRole
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
@@ -87,7 +88,11 @@ def trades_documents(state: State) -> list[dict[str, Any]]:
     return [trade_document(t) for t in state.portfolio.newest_trades(MAX_PUBLISHED_TRADES)]
 
 
+UNFINISHED = frozenset({TradeStatus.planned, TradeStatus.started, TradeStatus.broadcast})
+
+
 def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:
+    """One line per trade for reports: executed, failed, or left for recovery (outcome unknown)."""
     out = []
     for t in trades:
         ok = t.status == TradeStatus.success
@@ -102,6 +107,7 @@ def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:
                 tx_hash=_tx_hash(t),
                 success=ok,
                 failure_reason=t.failure_reason,
+                pending=t.status in UNFINISHED,
             )
         )
     return out
@@ -114,12 +120,33 @@ def portfolio_summary(state: State) -> PortfolioSummary:
         equity: Decimal | None = p.total_equity()
     except Exception:  # no reserve synced yet
         cash = equity = None
+    gas = next((h for h in p.reserves.values() if h.role == ReserveRole.gas), None)
     return PortfolioSummary(
         total_equity=equity,
         cash=cash,
         open_positions=len(p.open_positions),
         frozen_positions=len(p.frozen_positions),
+        gas_balance=gas.asset.to_decimal(gas.quantity_raw) if gas is not None else None,
     )
+
+
+def cycle_outcome(trades: Iterable[TradeExecution]) -> str:
+    """`2 trade(s) executed; failed: #7 WETH-USDC buy (reason); left for recovery: #8 DEV-USDC sell`:
+    only trades that went through count as executed, the others are named."""
+    trades = list(trades)
+    executed = [t for t in trades if t.status == TradeStatus.success]
+    failed = [t for t in trades if t.status == TradeStatus.failed]
+    pending = [t for t in trades if t.status in UNFINISHED]
+
+    def name(t: TradeExecution) -> str:
+        return f"#{t.trade_id} {t.pair.ticker} {'buy' if t.is_buy else 'sell'}"
+
+    text = f"{len(executed)} trade(s) executed"
+    if failed:
+        text += "; failed: " + ", ".join(f"{name(t)} ({t.failure_reason})" for t in failed)
+    if pending:
+        text += "; left for recovery at the next sync: " + ", ".join(name(t) for t in pending)
+    return text
 
 
 def gas_spent(trades: Iterable[TradeExecution]) -> tuple[int, Decimal]:
