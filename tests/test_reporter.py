@@ -105,7 +105,7 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
         "/main",
     ]  # a cycle with a failed trade is an error too
     assert contents[0].startswith("🟢 **SMA demo** (sma) started") and "9.9.9" in contents[0]
-    assert "cycle 1: 2 trades, 1 failed" in contents[1]
+    assert "cycle 1: 1 trade executed, 1 failed" in contents[1]
     assert (
         f"• BUY 0.25 WETH-USDC at 2,001.5 (value 500.38) [0x5e5e5e5e…](<https://bscscan.com/tx/{TX}>)"
         in contents[1]

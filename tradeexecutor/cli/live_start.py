@@ -23,6 +23,7 @@ from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_mo
 from tradeexecutor.cli.signals import Terminated, install_sigterm_handler
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
+from tradeexecutor.execution.failures import retry_transient
 from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
@@ -69,6 +70,7 @@ class LiveOptions:
     max_cycles: int | None = None
     run_single_cycle: bool = False
     watchdog_timeout: datetime.timedelta | None = None
+    stop_checks_after_halt: bool = True
     name: str | None = None
     short_description: str | None = None
     long_description: str | None = None
@@ -281,6 +283,7 @@ def _loop_settings(options: LiveOptions, module: StrategyModule) -> LoopSettings
         stay_up_after_halt=not single,
         single_cycle=single,
         watchdog_timeout=watchdog,
+        stops_after_halt=options.stop_checks_after_halt,
     )
 
 
@@ -323,7 +326,8 @@ def _run_with_monitoring(
     from tradeexecutor.execution.live.connect import connect_live
 
     reporter = monitoring.reporter
-    try:
+
+    def connect_and_recover() -> tuple[State, StorePersistence, LiveUniverse, CycleRunner, CycleHook | None]:
         setup = connect_live(
             options.strategy_file,
             parameters=options.parameters,
@@ -338,6 +342,13 @@ def _run_with_monitoring(
         persistence = StorePersistence(store, state)
         universe = LiveUniverse(setup, options.cache_path / "onchain-candles")
         runner, audit = _build_runner(options, setup, state, persistence, universe, monitoring)
+        return state, persistence, universe, runner, audit
+
+    try:
+        # a node that is down at start-up: wait for it (degraded), do not exit
+        state, persistence, universe, runner, audit = retry_transient(
+            "start-up", connect_and_recover, reporter
+        )
     except Exception as exc:
         reporter.cycle_failed(exc, halt=True)
         raise
@@ -360,7 +371,10 @@ def _run_with_monitoring(
         LoopOutcome.stopped: "stopped by a signal",
         LoopOutcome.halted: "trading halted after a failure",
     }[outcome]
-    persistence.save()
+    try:
+        persistence.save()
+    except Exception as exc:  # e.g. the disk is full: the previous save is intact and complete
+        logger.error("The final save failed (%s); the state file keeps the last successful save.", exc)
     reporter.stopped(reason)
     logger.info("Executor %s: %s.", options.executor_id, reason)
     if outcome == LoopOutcome.halted and options.run_single_cycle:

@@ -562,8 +562,18 @@ WatchdogTimeout = Annotated[
     str | None,
     option(
         "--watchdog-timeout",
-        "Alert when one cycle runs longer than this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
+        "Alert, and answer /health with 503 (stalled), when one cycle or stop-loss check runs longer than "
+        "this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
         show_default=False,
+    ),
+]
+StopChecksAfterHalt = Annotated[
+    bool,
+    option(
+        "--stop-checks-after-halt/--no-stop-checks-after-halt",
+        "After a strategy error halts trading, keep checking the stop losses and take profits of open "
+        "positions (the default). --no-stop-checks-after-halt stops them too. An invariant violation always "
+        "stops them.",
     ),
 ]
 

@@ -40,6 +40,10 @@ class RPCUnavailable(UserError):
     """No configured node answered: every URL failed at the transport level."""
 
 
+class ChainIdMismatch(UserError):
+    """The node answers for another chain than the strategy's: nothing may be read or sent through it."""
+
+
 def redact_url(url: str) -> str:
     """`https://user:pw@mainnet.example.com/v3/KEY?x=1` -> `https://mainnet.example.com`."""
     try:
@@ -120,6 +124,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
         self._lock = threading.Lock()
         self.expected_chain_id: int | None = None
         self._verified: set[int] = set()  # indexes of URLs known to be on expected_chain_id
+        self._wrong_chains: dict[int, int] = {}  # index -> the chain id it answered last time
 
     @property
     def hosts(self) -> str:
@@ -153,18 +158,23 @@ class FailoverHTTPProvider(JSONBaseProvider):
             self._verified = {self._current}
 
     def _wrong_chain(self, index: int) -> str | None:
-        """Why URL `index` must not be used (transport failure or another chain), or None."""
+        """Why URL `index` must not be used (transport failure or another chain), or None.
+
+        A URL is verified once, and again after every transport failure: a node that comes
+        back from an outage may be another node (a restarted container, a changed DNS entry)."""
         expected = self.expected_chain_id
         if expected is None or index in self._verified:
             return None
         answer = self._try(self.urls[index], self.encode_rpc_request(RPCEndpoint("eth_chainId"), []))
         if isinstance(answer, str):
+            self._wrong_chains.pop(index, None)
             return answer
         try:
             actual = int(answer["result"], 16)
         except (KeyError, TypeError, ValueError):
             return "did not answer eth_chainId"
         if actual != expected:
+            self._wrong_chains[index] = actual
             logger.error(
                 "JSON-RPC node %s in %s is on chain %d, not %d: it is never used",
                 redact_url(self.urls[index]),
@@ -175,6 +185,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
             return f"is on chain {actual}, not {expected}"
         with self._lock:
             self._verified.add(index)
+            self._wrong_chains.pop(index, None)
         return None
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
@@ -196,6 +207,8 @@ class FailoverHTTPProvider(JSONBaseProvider):
     def _post(self, body: bytes, what: str) -> Any:
         failures: dict[str, str] = {}
         for round_no in range(self.retries):
+            if round_no and len(self._wrong_chains) == len(self.urls):
+                break  # every node answers, for another chain: waiting will not help
             if round_no:
                 time.sleep(min(self.backoff * 2 ** (round_no - 1), MAX_BACKOFF))
             with self._lock:
@@ -211,6 +224,8 @@ class FailoverHTTPProvider(JSONBaseProvider):
                         logger.warning("JSON-RPC failover: now using %s", redact_url(url))
                     return outcome
                 failures[redact_url(url)] = outcome
+                with self._lock:
+                    self._verified.discard(index)  # check its chain again once it answers
                 logger.warning(
                     "JSON-RPC node %s %s on %s (round %d of %d)",
                     redact_url(url),
@@ -220,6 +235,13 @@ class FailoverHTTPProvider(JSONBaseProvider):
                     self.retries,
                 )
         detail = "; ".join(f"{host} {why}" for host, why in failures.items())
+        if self.expected_chain_id is not None and len(self._wrong_chains) == len(self.urls):
+            actual = sorted(set(self._wrong_chains.values()))
+            raise ChainIdMismatch(
+                f"The node in {self.source} ({self.hosts}) is now on chain {', '.join(map(str, actual))}, not "
+                f"{self.expected_chain_id} ({ChainId.name_of(self.expected_chain_id)}): nothing is read or sent "
+                f"through it; point {self.source} at a {ChainId.name_of(self.expected_chain_id)} node and restart."
+            )
         raise RPCUnavailable(
             f"No JSON-RPC node answered ({detail}): check that the node is up and that {self.source} is right."
         )
@@ -281,7 +303,7 @@ def check_chain_id(web3: Web3, expected: int, env_var: str | None = None) -> int
     actual = web3.eth.chain_id
     if actual != expected:
         hosts = getattr(web3.provider, "hosts", "the node")
-        raise UserError(
+        raise ChainIdMismatch(
             f"The node in {env_var} ({hosts}) is on chain {actual} ({ChainId.name_of(actual)}) but the "
             f"strategy's CHAIN_ID is {expected} ({ChainId.name_of(expected)}): point {env_var} at a "
             f"{ChainId.name_of(expected)} node or fix CHAIN_ID."

@@ -16,6 +16,7 @@ from tradeexecutor.execution.run_state import PortfolioSummary
 from tradeexecutor.reporting.messages import TradeSummary
 from tradeexecutor.state.errors import StateError
 from tradeexecutor.state.position import TradingPosition
+from tradeexecutor.state.reserve import ReserveRole
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus
 
@@ -119,7 +120,11 @@ def trades_documents(state: State) -> list[dict[str, Any]]:
     return [trade_document(t) for t in reversed(newest_first)]
 
 
+UNFINISHED = frozenset({TradeStatus.planned, TradeStatus.started, TradeStatus.broadcast})
+
+
 def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:
+    """One line per trade for reports: executed, failed, or left for recovery (outcome unknown)."""
     out = []
     for t in trades:
         ok = t.status == TradeStatus.success
@@ -134,6 +139,7 @@ def trade_summaries(trades: Iterable[TradeExecution]) -> list[TradeSummary]:
                 tx_hash=_tx_hash(t),
                 success=ok,
                 failure_reason=t.failure_reason,
+                pending=t.status in UNFINISHED,
             )
         )
     return out
@@ -143,11 +149,15 @@ def portfolio_summary(state: State) -> PortfolioSummary:
     """Headline figures in the reserve currency, rounded to its decimals."""
     p = state.portfolio
     live = (*p.open_positions.values(), *p.frozen_positions.values())
+    gas = next((h for h in p.reserves.values() if h.role == ReserveRole.gas), None)
+    gas_balance = gas.asset.to_decimal(gas.quantity_raw) if gas is not None else None
     try:
         reserve = p.reserve_holding().asset
     except StateError:  # no reserve synced yet
         return PortfolioSummary(
-            open_positions=len(p.open_positions), frozen_positions=len(p.frozen_positions)
+            open_positions=len(p.open_positions),
+            frozen_positions=len(p.frozen_positions),
+            gas_balance=gas_balance,
         )
     cash = p.cash()
     value = profit = Decimal(0)
@@ -162,7 +172,27 @@ def portfolio_summary(state: State) -> PortfolioSummary:
         frozen_positions=len(p.frozen_positions),
         currency=reserve.symbol,
         profit=Decimal(token_amount(p.closed_realised_profit() + profit, reserve.decimals) or 0),
+        gas_balance=gas_balance,
     )
+
+
+def cycle_outcome(trades: Iterable[TradeExecution]) -> str:
+    """`2 trade(s) executed; failed: #7 WETH-USDC buy (reason); left for recovery: #8 DEV-USDC sell`:
+    only trades that went through count as executed, the others are named."""
+    trades = list(trades)
+    executed = [t for t in trades if t.status == TradeStatus.success]
+    failed = [t for t in trades if t.status == TradeStatus.failed]
+    pending = [t for t in trades if t.status in UNFINISHED]
+
+    def name(t: TradeExecution) -> str:
+        return f"#{t.trade_id} {t.pair.ticker} {'buy' if t.is_buy else 'sell'}"
+
+    text = f"{len(executed)} trade(s) executed"
+    if failed:
+        text += "; failed: " + ", ".join(f"{name(t)} ({t.failure_reason})" for t in failed)
+    if pending:
+        text += "; left for recovery at the next sync: " + ", ".join(name(t) for t in pending)
+    return text
 
 
 def gas_spent(trades: Iterable[TradeExecution]) -> tuple[int, Decimal]:

@@ -122,7 +122,14 @@ class CycleRunner:
         return CycleReport(timestamp=ts, trades=trades, duration=time.perf_counter() - started)
 
     def check_triggers(self, ts: datetime.datetime) -> list[TradeExecution]:
-        """Close positions whose price crossed their stop loss or take profit; execute at once."""
+        """Close positions whose price crossed their stop loss or take profit; execute at once.
+
+        A position with an unfinished trade cannot be closed until that trade is resolved; the
+        sync resolves it from the chain (live) first, so a trade a failed cycle left behind does
+        not leave its position unprotected until the next cycle, or for good after a halt."""
+        if self.state.portfolio.pending_trades():
+            self.sync_model.sync(ts, self.state)
+            self.checkpoint()
         pm = self._position_manager(ts)
         trades: list[TradeExecution] = []
         for position in list(self.state.portfolio.open_positions.values()):

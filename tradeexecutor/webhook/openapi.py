@@ -63,6 +63,30 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Status": obj(
         {
+            "trading_state": {
+                "enum": ["running", "degraded", "halted", "stalled"],
+                "description": "running; degraded (a transient fault, retrying); halted (an operator must act); "
+                "stalled (a step ran longer than the watchdog allows).",
+            },
+            "state_reason": {
+                "type": "string",
+                "description": "One sentence saying what the executor is doing.",
+            },
+            "degraded": {"anyOf": [ref("Degraded"), {"type": "null"}]},
+            "halt": {"anyOf": [ref("Halt"), {"type": "null"}]},
+            "stall": {"anyOf": [ref("Stall"), {"type": "null"}]},
+            "cycles_skipped": COUNT,
+            "last_skipped_cycle": {
+                "anyOf": [
+                    obj({"cycle_at": UNIX, "reason": {"type": "string"}, "at": UNIX}),
+                    {"type": "null"},
+                ]
+            },
+            "stop_loss_check_frequency": nullable(
+                "number", description="Seconds; null when the checks are off."
+            ),
+            "last_trigger_check_at": UNIX_OR_NULL,
+            "watchdog_timeout": nullable("number", description="Seconds a step may run before `stalled`."),
             "last_refreshed_at": UNIX,
             "executor_running": {"type": "boolean"},
             "completed_cycle": nullable("integer", description="Number of the last completed cycle."),
@@ -96,6 +120,30 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
+    "Degraded": obj(
+        {
+            "since": UNIX,
+            "reason": {"type": "string", "description": "The latest transient failure, one sentence."},
+            "component": {
+                "type": "string",
+                "description": "What failed: cycle N, stop-loss check, state save, ...",
+            },
+            "consecutive_failures": COUNT,
+            "next_attempt_at": UNIX_OR_NULL,
+        }
+    ),
+    "Halt": obj(
+        {
+            "kind": {"enum": ["strategy", "invariant", "stopped"]},
+            "reason": nullable("string"),
+            "at": UNIX_OR_NULL,
+            "stops_running": {
+                "type": "boolean",
+                "description": "Stop losses and take profits of open positions are still checked.",
+            },
+        }
+    ),
+    "Stall": obj({"step": {"type": "string"}, "started_at": UNIX_OR_NULL, "bound": nullable("number")}),
     "AuditSummary": obj(
         {
             "at": UNIX,
@@ -140,6 +188,9 @@ SCHEMAS: dict[str, Schema] = {
         {
             "healthy": {"type": "boolean"},
             "reason": {"type": "string"},
+            "state": {"enum": ["running", "degraded", "halted", "stalled"]},
+            "stops_running": {"type": "boolean"},
+            "running_for": nullable("number", description="Seconds the stalled step has been running."),
             "executor_running": {"type": "boolean"},
             "checked_at": UNIX,
             "last_cycle_at": UNIX_OR_NULL,
@@ -147,7 +198,7 @@ SCHEMAS: dict[str, Schema] = {
             "allowed_seconds": {"type": "number"},
             "seconds_since_last_cycle": {"type": "number"},
         },
-        required=["healthy", "reason", "executor_running", "checked_at"],
+        required=["healthy", "reason", "state", "executor_running", "checked_at"],
     ),
     "Metadata": obj(
         {
@@ -169,7 +220,7 @@ SCHEMAS: dict[str, Schema] = {
                     ),
                     "open_positions": COUNT,
                     "frozen_positions": COUNT,
-                }
+                },
             ),
         }
     ),

@@ -7,6 +7,7 @@ import logging
 from pyramid.request import Request
 from pyramid.response import Response
 
+from tradeexecutor.execution.run_state import trading_state
 from tradeexecutor.webhook import documents
 from tradeexecutor.webhook.context import WebhookContext
 from tradeexecutor.webhook.documents import BadRequest, encoder
@@ -41,8 +42,11 @@ def ping(request: Request) -> Response:
 def status(request: Request) -> Response:
     c = ctx(request)
     snapshot = c.run_state.snapshot
+    state = trading_state(snapshot, c.clock())  # moves with the clock alone (stalled): part of the key
     return json_response(
-        c.cache.get(snapshot, "status", lambda s: encoder.encode(documents.status_document(s)))
+        c.cache.get(
+            snapshot, f"status:{state.value}", lambda s: encoder.encode(documents.status_document(s, state))
+        )
     )
 
 

@@ -76,6 +76,7 @@ from tradeexecutor.cli.options import (
     StatsdHost,
     StatsdPort,
     StatsdPrefix,
+    StopChecksAfterHalt,
     StopLossCheckFrequency,
     StrategyFile,
     StrategyName,
@@ -123,6 +124,7 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    stop_checks_after_halt: StopChecksAfterHalt = True,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
     # live: account audits
@@ -234,6 +236,7 @@ def start(
         max_cycles=max_cycles,
         run_single_cycle=run_single_cycle,
         watchdog_timeout=parse_interval(watchdog_timeout, "--watchdog-timeout"),
+        stop_checks_after_halt=stop_checks_after_halt,
         name=name,
         short_description=short_description,
         long_description=long_description,
