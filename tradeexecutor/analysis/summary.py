@@ -32,8 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
-
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.position import TradingPosition
 from tradeexecutor.state.state import State
@@ -130,6 +128,8 @@ def compounded_annual_return(total_return: float, period: datetime.timedelta) ->
 
 def max_drawdown(equity: Sequence[float]) -> float | None:
     """The largest fall from a running peak, relative to the peak (0.25 = 25 %)."""
+    import numpy as np  # here: the dashboard imports this module, and /ping must not wait for numpy
+
     if len(equity) < 2:
         return None
     values = np.asarray(equity, dtype="float64")
@@ -140,6 +140,8 @@ def max_drawdown(equity: Sequence[float]) -> float | None:
 
 def sharpe_ratio(daily_returns: Sequence[float]) -> float | None:
     """Annualised Sharpe ratio of daily returns (risk-free 0); None when undefined."""
+    import numpy as np
+
     returns = np.asarray(daily_returns, dtype="float64")
     if len(returns) < 2:
         return None
@@ -151,6 +153,8 @@ def sharpe_ratio(daily_returns: Sequence[float]) -> float | None:
 
 def sortino_ratio(daily_returns: Sequence[float]) -> float | None:
     """Annualised Sortino ratio of daily returns (target 0); None without a losing day."""
+    import numpy as np
+
     returns = np.asarray(daily_returns, dtype="float64")
     if len(returns) < 2:
         return None
@@ -168,6 +172,8 @@ def growth_index(
     `flows` are deposits (+) and withdrawals (-). The flows in (t[k-1], t[k]] are taken out of
     the step to t[k]: (equity[k] - flows) / equity[k-1]. A step from zero equity counts as no
     change (there was nothing to earn on)."""
+    import numpy as np
+
     if not curve:
         return []
     equity = np.fromiter((e for _, e in curve), dtype="float64", count=len(curve))
@@ -192,6 +198,8 @@ def daily_returns(
 ) -> tuple[float, ...]:
     """Returns over each whole 24 hours from `start` (a final partial day is left out), from the
     last index value at or before each day's end."""
+    import numpy as np
+
     days = int((end - start) / DAY)
     if not times or days < 1:
         return ()
