@@ -8,9 +8,9 @@ polls `/ping` every 5 ms until the webhook answers; the process is then stopped.
 
 Targets (issue 17): `hello` < 0.2 s, first `/ping` after `start` < 0.3 s, on a 2-core machine
 with the bytecode compiled (`make deps` does). Wall time is what a user waits, and it inflates
-when other work shares the cores; the CPU time (user + system) the command itself used up to
-that moment barely does, so the table shows both: on a busy machine, judge by the CPU column
-and by the ratio to `python -c pass`. Run:
+when other work shares the cores; the table also shows the CPU time (user + system) the
+command itself used up to that moment, and the ratio to `python -c pass` measured alongside:
+on a busy machine these say more than the wall time alone. Run:
 
     .venv/bin/python benchmarks/startup.py [--runs N] [--json]
 
@@ -182,9 +182,8 @@ def main() -> None:
             f"{wall[key] / floor:>8.1f}   {target}"
         )
     if args.json:
-        print(
-            json.dumps({**wall, **{f"{key}_cpu": value for key, value in cpu.items()}}, default=lambda v: v)
-        )
+        figures = {**wall, **{f"{key}_cpu": value for key, value in cpu.items()}}
+        print(json.dumps({key: round(value, 4) for key, value in figures.items()}))
 
 
 if __name__ == "__main__":
