@@ -201,6 +201,7 @@ def test_container_check(check: str, tmp_path: Path) -> None:
 
     if check == "production":  # a code-only change: only the application layer is new
         context = tmp_path / "code-change"
+        context.mkdir()
         for item in BUILD_CONTEXT:
             source, target = ROOT / item, context / item
             if source.is_dir():
@@ -241,12 +242,19 @@ BUILD_CONTEXT = [
 
 
 def layers(image: str) -> dict[str, int]:
-    """Layer id -> size in bytes of the image's non-empty layers (podman history)."""
-    result = subprocess.run(
-        ["podman", "history", "--no-trunc", "--format", "json", image],
-        env={**os.environ, **PODMAN_ENV},
-        capture_output=True,
-        text=True,
-        check=True,
+    """Layer digest (content-addressed diff id) -> size in bytes, for the image's layers.
+
+    `podman history` has the sizes, newest first, but no usable layer ids (`<missing>` for
+    most); the image's RootFS lists the diff ids, oldest first: pair the non-empty entries."""
+    env = {**os.environ, **PODMAN_ENV}
+
+    def podman(*args: str) -> str:
+        return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    history = json.loads(podman("history", "--no-trunc", "--format", "json", image))
+    sizes = [entry["size"] for entry in reversed(history) if entry["size"] > 0]
+    digests = json.loads(podman("image", "inspect", "--format", "{{json .RootFS.Layers}}", image))
+    assert len(sizes) == len(digests), (
+        f"cannot pair {len(sizes)} sized history entries with {len(digests)} layers"
     )
-    return {entry["id"]: entry["size"] for entry in json.loads(result.stdout) if entry["size"] > 0}
+    return dict(zip(digests, sizes, strict=True))
