@@ -106,8 +106,10 @@ def trigger_message(
 def _trades_message(
     head: str, trades: Sequence[TradeSummary], summary: PortfolioSummary | None, explorer_url: str | None
 ) -> str:
+    # "trades" are swaps that filled, as in the backtest summary and on the dashboards
     failed = sum(1 for t in trades if not t.success)
-    head += f": {len(trades)} trade{'s' if len(trades) != 1 else ''}"
+    executed = len(trades) - failed
+    head += f": {executed} trade{'s' if executed != 1 else ''} executed"
     if failed:
         head += f", {failed} failed"
     lines = [head, *(trade_line(t, explorer_url) for t in trades)]
