@@ -360,3 +360,10 @@ def test_pipelined_requests_mixing_inline_and_pool_routes_are_answered_in_order(
     assert bodies[3].startswith(b'{"records":')
     assert bodies[4] == bodies[7] == b'{"ping":"pong"}'  # the connection closed after the last
     assert bodies[6].startswith(b'{"id":"sma"')
+
+
+def test_a_malformed_request_gets_waitress_400_and_the_server_keeps_serving(server: WebhookServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.0 400 Bad Request")
+    assert get(server.port, "/status").status == 200

@@ -125,7 +125,8 @@ def _dispatcher_and_channel(inline_paths: frozenset[str]) -> tuple[Any, type]:
             if (
                 threading.current_thread() is self.loop_thread
                 and channel.requests
-                and channel.requests[0].path in inline_paths
+                and channel.requests[0].error is None
+                and getattr(channel.requests[0], "path", None) in inline_paths
             ):
                 # Called from inside the channel's `received()`, which holds its requests lock
                 # that `service()` takes too: serve it once the read is done (WebhookChannel).
