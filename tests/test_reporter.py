@@ -112,7 +112,9 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
     )
     assert "• SELL 10 DEV-USDC ❌ FAILED: reverted" in contents[1]
     assert "Equity 10,250.75, cash 9,750.4, 1 open position" in contents[1]
-    assert "stop loss / take profit: 1 trade" in contents[2] and "• BUY 0.25 WETH-USDC" in contents[2]
+    assert (
+        "stop loss / take profit: 1 trade executed" in contents[2] and "• BUY 0.25 WETH-USDC" in contents[2]
+    )
     assert "failed in cycle 2: RuntimeError: node returned 502" in contents[3] and "halted" in contents[3]
     assert contents[4].startswith("⏹️ **SMA demo** (sma) stopped")
 

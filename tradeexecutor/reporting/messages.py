@@ -109,6 +109,7 @@ def trigger_message(
 def _trades_message(
     head: str, trades: Sequence[TradeSummary], summary: PortfolioSummary | None, explorer_url: str | None
 ) -> str:
+    # "trades" are swaps that filled, as in the backtest summary and on the dashboards
     executed = sum(1 for t in trades if t.success)
     pending = sum(1 for t in trades if t.pending)
     failed = len(trades) - executed - pending
