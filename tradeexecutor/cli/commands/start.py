@@ -31,6 +31,7 @@ from tradeexecutor.cli.options import (
     CandleStartBlock,
     ConfirmationBlockCount,
     ConfirmationTimeout,
+    ContinueSimulation,
     CycleDurationOverride,
     CycleOffsetMinutes,
     DashboardConfigFile,
@@ -123,6 +124,7 @@ def start(
     watchdog_timeout: WatchdogTimeout = None,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
     # live: account audits
     audit: Audit = False,
     audit_tick: AuditTick = 1,
@@ -270,7 +272,9 @@ def start(
             dashboard_config=dashboard_config,
         ),
     )
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_state) as scope:
+    with simulate_if_asked(
+        simulate, simulate_reserve, strategy_file, real_state, continue_simulation
+    ) as scope:
         if scope.simulating:
             # a rehearsal must not page anyone or pollute production metrics
             options = replace(
