@@ -21,6 +21,7 @@ from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_mo
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.execution.live.connect import LiveSetup, connect_live
+from tradeexecutor.execution.live.state_access import require_disk_space
 from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
@@ -288,6 +289,7 @@ def run_live(options: LiveOptions) -> int:
 
     module = load_strategy_module(options.strategy_file)
     settings = _loop_settings(options, module)
+    require_disk_space(options.state_file)
     with JSONFileStore(options.state_file) as store:
         source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
         monitoring = start_monitoring(
