@@ -77,6 +77,7 @@ def run_on_full_disk(
             f"cp -a {shlex.quote(str(seed_dir))}/. {d}/\n"
             f"dd if=/dev/zero of={d}/filler bs=4k 2>/dev/null\n"
             f"[ $(df --output=avail {d} | tail -1) -eq 0 ] || exit 98\n"
+            'cd "$PWD"\n'  # a working directory at or below the mount point: onto the tmpfs
             '"$@"; rc=$?\n'
             f"ls -A {d} > {shlex.quote(str(listing_file))}\n"
             "exit $rc\n"

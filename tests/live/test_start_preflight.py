@@ -87,7 +87,7 @@ def test_state_file_in_a_missing_directory_is_refused_and_not_created(user) -> N
     assert not (user.dir / "typo").exists()
 
 
-def test_disk_full_at_start_is_one_sentence_and_leaves_no_lock_file(user) -> None:
+def test_disk_full_at_start_is_one_sentence_and_leaves_nothing_behind(user) -> None:
     full = user.dir / "full"
     run = run_on_full_disk(
         start_command(user.strategy, "--state-file", str(full / "state.json")),
@@ -95,39 +95,79 @@ def test_disk_full_at_start_is_one_sentence_and_leaves_no_lock_file(user) -> Non
         env=user.env,
         cwd=user.dir,
     )
-    reason, fix = {
-        "tmpfs": ("No space left on device", f"free some space on the disk of {full}"),
-        "rlimit": ("File too large", "raise this process's file size limit"),
-    }[run.how]
-    one_sentence_error(
-        run.result,
-        f"Cannot write the lock file {full / 'state.json.lock'} of the state file {full / 'state.json'} ({reason})",
-        fix,
-    )
+    if run.how == "tmpfs":  # a disk with no room: refused before anything is written
+        one_sentence_error(run.result, f"The disk of {full} is full: 0 bytes free", "free some space")
+    else:  # the disk has room but no file may grow: the lock file is the first write
+        one_sentence_error(
+            run.result,
+            f"Cannot write the lock file {full / 'state.json.lock'} of the state file {full / 'state.json'} "
+            "(File too large): raise this process's file size limit",
+        )
     assert run.listing == []  # no empty lock file, no temporary file
+
+
+LOCK_ON_A_FULL_DISK = """
+import os
+from tradeexecutor.state.errors import StateStoreError
+from tradeexecutor.state.state import State
+from tradeexecutor.state.store import JSONFileStore
+try:
+    store = JSONFileStore({path!r})
+except StateStoreError as e:
+    print("refused:", e)
+else:
+    print("locked:", open({path!r} + ".lock").read().strip() == str(os.getpid()))
+    try:
+        store.create(State())
+    except StateStoreError as e:
+        print("save refused:", e)
+"""
+
+
+def test_a_new_lock_file_on_a_full_disk_is_one_sentence_and_not_left_empty(tmp_path) -> None:
+    full = tmp_path / "full"
+    code = LOCK_ON_A_FULL_DISK.format(path=str(full / "state.json"))
+    run = run_on_full_disk([sys.executable, "-c", code], full)
+    assert run.result.returncode == 0, run.result.stderr
+    reason = "No space left on device" if run.how == "tmpfs" else "File too large"
+    assert run.result.stdout.startswith(
+        f"refused: Cannot write the lock file {full / 'state.json.lock'} of the state file "
+        f"{full / 'state.json'} ({reason})"
+    )
+    assert run.listing == []
 
 
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs a mount namespace for a tmpfs")
 def test_an_existing_lock_file_is_rewritten_in_place_on_a_full_disk(tmp_path) -> None:
     full = tmp_path / "full"
-    code = (
-        "import os, sys\n"
-        "from tradeexecutor.state.state import State\n"
-        "from tradeexecutor.state.errors import StateStoreError\n"
-        "from tradeexecutor.state.store import JSONFileStore\n"
-        f"store = JSONFileStore({str(full / 'state.json')!r})\n"
-        f"print(open({str(full / 'state.json.lock')!r}).read().strip() == str(os.getpid()))\n"
-        "try:\n"
-        "    store.create(State())\n"
-        "except StateStoreError as e:\n"
-        "    print(e)\n"
-    )
+    code = LOCK_ON_A_FULL_DISK.format(path=str(full / "state.json"))
     run = run_on_full_disk([sys.executable, "-c", code], full, seed={"state.json.lock": b"4242424\n"})
     assert run.result.returncode == 0, run.result.stderr
     locked, refused = run.result.stdout.splitlines()
-    assert locked == "True"  # this process's PID, written over the old one without a new block
-    assert "Cannot write the state file" in refused and "No space left on device" in refused
+    assert locked == "locked: True"  # this process's PID, written over the old one without a new block
+    assert "save refused: Cannot write the state file" in refused and "No space left on device" in refused
     assert sorted(run.listing) == ["state.json.lock"]  # no half-written state, no temp file
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs a mount namespace for a tmpfs")
+def test_restart_on_a_full_disk_is_one_sentence(user) -> None:
+    from tests.live.state_file import save_state
+    from tradeexecutor.state.state import State
+
+    seed = user.dir / "seed.json"
+    save_state(seed, State(strategy_id="strategy"))
+    full = user.dir / "full"
+    run = run_on_full_disk(
+        start_command(user.strategy, "--state-file", str(full / "state.json")),
+        full,
+        seed={"state.json": seed.read_bytes(), "state.json.lock": b"4242424\n"},
+        env=user.env,
+        cwd=full,  # logs/ and monit/ on the full disk too
+    )
+    one_sentence_error(
+        run.result, f"The disk of {full} is full: 0 bytes free", "needed to save the state file"
+    )
+    assert sorted(run.listing) == ["state.json", "state.json.lock"]
 
 
 # --- on the devchain ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tradeexecutor.cli.signals import Terminated, install_sigterm_handler
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.execution.failures import retry_transient
+from tradeexecutor.execution.live.state_access import require_disk_space
 from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
@@ -298,6 +299,7 @@ def run_live(options: LiveOptions) -> int:
 
     module = load_strategy_module(options.strategy_file, options.parameters)
     settings = _loop_settings(options, module)
+    require_disk_space(options.state_file)
     # /ping answers before web3 is even imported: a supervisor may stop us during the seconds of
     # start-up left, and that stop unwinds (webhook, lock) like one in the loop, which takes over
     install_sigterm_handler()

@@ -364,7 +364,15 @@ Simulate = Annotated[
     option(
         "--simulate",
         "Rehearse on an anvil fork of the configured node: real pools, no real money; the state goes to "
-        "<state>.simulated.json and the real state file is never touched.",
+        "<state>.simulated.json, a fresh copy of the real state (never touched) unless --continue-simulation.",
+    ),
+]
+ContinueSimulation = Annotated[
+    bool,
+    option(
+        "--continue-simulation",
+        "With --simulate: continue the previous rehearsal's <state>.simulated.json instead of a fresh copy of "
+        "the real state; the wallet on the new fork is given the balances that state books.",
     ),
 ]
 SimulateReserve = Annotated[

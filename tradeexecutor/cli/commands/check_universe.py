@@ -1,7 +1,8 @@
 """`trade-executor check-universe`: build the live trading universe and check the data is fresh.
 
-Exit 0 when the newest candle opened within --max-data-delay-minutes, 1 otherwise (or on
-any connection or strategy problem), so a deployment script can gate on it.
+Prints every pair's newest candle. Exit 0 when every pair has a candle that opened within
+--max-data-delay-minutes; 1 otherwise, naming each pair without one (or on any connection or
+strategy problem), so a deployment script can gate on it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from tradeexecutor.cli.options import (
     StrategyFile,
     TokenAddresses,
 )
-from tradeexecutor.errors import UserError
 
 
 def check_universe(
@@ -31,10 +31,11 @@ def check_universe(
     cache_path: CachePath = Path("cache"),
     max_data_delay_minutes: MaxDataDelayMinutes = 180,
 ) -> None:
-    """Build the strategy's universe from on-chain candles and check the newest candle is recent."""
+    """Build the strategy's universe from on-chain candles and check every pair's newest candle is recent."""
     from datetime import UTC, datetime, timedelta
 
     from tradeexecutor.execution.live.connect import connect_live
+    from tradeexecutor.strategy.freshness import pair_freshness
 
     setup = connect_live(
         strategy_file,
@@ -44,27 +45,17 @@ def check_universe(
         candle_start_block=candle_start_block,
     )
     universe = setup.create_universe(cache_path / "onchain-candles")
-    series = [universe.series(p) for p in universe.pairs]
-    latest = max((s.frame.index[-1] for s in series if len(s)), default=None)
     typer.echo(
         f"Universe: {len(universe.pairs)} pair(s) ({universe.tickers()}), reserve {universe.reserve_asset.symbol}"
     )
-    if latest is None:
-        raise UserError(
-            f"The universe has no candles at all (no swaps in its pools since block {setup.candle_start_block}): "
-            "check the pairs and --candle-start-block."
-        )
-    now = datetime.now(UTC)
-    age = now - latest.to_pydatetime()
-    typer.echo(f"Latest OHLCV candle is at: {latest:%Y-%m-%d %H:%M:%S}, {_age(age)} ago")
-    if age > timedelta(minutes=max_data_delay_minutes):
-        raise UserError(
-            f"The newest candle is {_age(age)} old, more than --max-data-delay-minutes {max_data_delay_minutes}: "
-            "the market data is stale (no recent swaps, or the node is behind)."
-        )
+    report = pair_freshness(
+        universe,
+        datetime.now(UTC),
+        timedelta(minutes=max_data_delay_minutes),
+        limit=f"--max-data-delay-minutes {max_data_delay_minutes}",
+        no_data=f"no swaps since block {setup.candle_start_block}; check the pairs and --candle-start-block",
+    )
+    for line in report.lines():
+        typer.echo(line)
+    report.raise_for_problems()
     typer.echo("All ok")
-
-
-def _age(delta: object) -> str:
-    text = str(delta)
-    return text.split(".")[0]

@@ -31,6 +31,7 @@ from tradeexecutor.cli.options import (
     CandleStartBlock,
     ConfirmationBlockCount,
     ConfirmationTimeout,
+    ContinueSimulation,
     CycleDurationOverride,
     CycleOffsetMinutes,
     DashboardConfigFile,
@@ -127,6 +128,7 @@ def start(
     stop_checks_after_halt: StopChecksAfterHalt = True,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
     # live: account audits
     audit: Audit = False,
     audit_tick: AuditTick = 1,
@@ -276,7 +278,9 @@ def start(
             dashboard_config=dashboard_config,
         ),
     )
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_state) as scope:
+    with simulate_if_asked(
+        simulate, simulate_reserve, strategy_file, real_state, continue_simulation
+    ) as scope:
         if scope.simulating:
             # a rehearsal must not page anyone or pollute production metrics
             options = replace(
