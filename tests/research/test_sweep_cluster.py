@@ -105,7 +105,11 @@ def test_a_grid_sweep_on_a_multi_process_cluster(tmp_path: Path, dask_cluster: s
     # the worker that died: retried once, then recorded failed
     died = failed[failed["param.fast"] == 5]
     assert len(died) == 2
-    assert died["error"].str.contains("the worker running this run died, and again when it was retried", regex=False).all()
+    assert (
+        died["error"]
+        .str.contains("the worker running this run died, and again when it was retried", regex=False)
+        .all()
+    )
     assert (results / "report.html").read_text().count("Bokeh") > 0
 
     # resumable: the same sweep again runs nothing; a wider grid runs only the new combinations

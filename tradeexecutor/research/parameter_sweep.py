@@ -248,7 +248,12 @@ class _Runs:
 
 
 def _run_grid(
-    plan: _Plan, jobs: list[RunJob], address: str | None, workers: int | None, progress: Progress | None, total: int
+    plan: _Plan,
+    jobs: list[RunJob],
+    address: str | None,
+    workers: int | None,
+    progress: Progress | None,
+    total: int,
 ) -> tuple[int, int]:
     done = total - len(jobs)
     ran = failed = 0
