@@ -23,7 +23,7 @@ $(POETRY):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check poetry==$(POETRY_VERSION)
 
 $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
-	$(POETRY) sync --quiet
+	$(POETRY) sync --quiet --compile
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
