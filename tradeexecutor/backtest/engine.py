@@ -137,6 +137,7 @@ class Backtest:
     runner: CycleRunner = field(init=False)
     stop_requested: bool = False  # set from a signal handler: stop cleanly after the current cycle
     _view: UniverseView | None = None
+    _input: StrategyInput | None = None
 
     def __post_init__(self) -> None:
         self.runner = CycleRunner(
@@ -149,17 +150,25 @@ class Backtest:
             checkpoint=_no_checkpoint,
             statistics_due=self._statistics_due,
         )
-        self._due = statistics_schedule(self.cycles, self.config.statistics_every)
+        first = pd.Timestamp(self.cycles[0]).value if self.cycles else 0
+        step = self.module.cycle_duration.timedelta // datetime.timedelta(microseconds=1) * 1000
+        self._cycles_ns = first + np.arange(len(self.cycles), dtype="int64") * step  # a regular grid
+        assert not self.cycles or int(self._cycles_ns[-1]) == pd.Timestamp(self.cycles[-1]).value
+        self._due = statistics_schedule(self._cycles_ns, self.config.statistics_every)
 
     def _statistics_due(self, ts: datetime.datetime) -> bool:
         return self._due[self.cycles_done]
 
     def _decide(self, ts: datetime.datetime, pm: PositionManager) -> list[TradeExecution]:
+        """decide_trades for the current view. One `StrategyInput` (and its indicators reader)
+        serves the whole run, moved from cycle to cycle: building ten attributes every cycle
+        was 7 % of a cycle. A strategy reads it during its call (docs/strategy.md)."""
         view = self._view
         assert view is not None
         module = self.module
-        return module.decide_trades(
-            StrategyInput(
+        input = self._input
+        if input is None:
+            input = self._input = StrategyInput(
                 cycle=self.cycles_done + 1,
                 universe=view,
                 state=self.state,
@@ -170,18 +179,22 @@ class Backtest:
                 cycle_duration=module.cycle_duration,
                 indicators=CycleIndicators(view, self.indicators),
             )
-        )
+        else:
+            input.cycle = self.cycles_done + 1
+            input.universe = view
+            input.position_manager = pm
+            input.indicators.move_to(view)  # type: ignore[union-attr]
+        return module.decide_trades(input)
 
     def run(self, progress: Progress | None = None, progress_every: int = 1) -> State:
         """Run every cycle, then value what is still open at the end; return the state."""
-        walker = TriggerWalker(self.universe, self.pricing, self.pricing.prices, self.cycles, self.config.end)
         total = len(self.cycles)
+        cycles_ns = self._cycles_ns
+        walker = TriggerWalker(
+            self.universe, self.pricing, self.pricing.prices, self.cycles, self.config.end, cycles_ns
+        )
         run_cycle, check = self.runner.run_cycle, walker.check
-        first = pd.Timestamp(self.cycles[0]).value
-        step = self.module.cycle_duration.timedelta // datetime.timedelta(microseconds=1) * 1000
-        cycles_ns = first + np.arange(total, dtype="int64") * step  # the cycle grid is regular
-        assert int(cycles_ns[-1]) == pd.Timestamp(self.cycles[-1]).value, "cycles off the grid"
-        for i, view in enumerate(self.universe.views(self.cycles, cycles_ns)):
+        for i, view in enumerate(self.universe.views(self.cycles, cycles_ns, reuse=True)):
             self._view = view
             run_cycle(self.cycles[i])
             self.cycles_done = i + 1
@@ -200,11 +213,14 @@ class Backtest:
         return self.state
 
 
-def statistics_schedule(cycles: list[datetime.datetime], every: datetime.timedelta | None) -> list[bool]:
-    """Per cycle: record statistics? The first cycle of each `every` interval (on the epoch grid)."""
-    if every is None or not cycles:
+def statistics_schedule(
+    cycles: list[datetime.datetime] | np.ndarray, every: datetime.timedelta | None
+) -> list[bool]:
+    """Per cycle (datetimes, or their nanoseconds): record statistics? The first cycle of each
+    `every` interval (on the epoch grid)."""
+    if every is None or not len(cycles):
         return [True] * len(cycles)
-    ns = pd.DatetimeIndex(cycles).as_unit("ns").asi8
+    ns = cycles if isinstance(cycles, np.ndarray) else pd.DatetimeIndex(cycles).as_unit("ns").asi8
     buckets = ns // int(every.total_seconds() * 1_000_000_000)
     due = np.ones(len(cycles), dtype=bool)
     due[1:] = buckets[1:] != buckets[:-1]

@@ -60,7 +60,8 @@ def to_decimal_price(value: float) -> Decimal:
 
 
 class PriceSeries:
-    """One candle series as lists: close times (ns), opens, highs, lows, closes."""
+    """One candle series: close times (ns), opens and closes as lists (looked up every cycle),
+    highs and lows as arrays (read only when a stop-loss candidate is checked)."""
 
     __slots__ = ("bucket_ns", "close_ns", "opens", "highs", "lows", "closes")
 
@@ -76,8 +77,8 @@ class PriceSeries:
         self.bucket_ns = bucket_ns
         self.close_ns: list[int] = close_ns.tolist()
         self.opens: list[float] = opens.tolist()
-        self.highs: list[float] = highs.tolist()
-        self.lows: list[float] = lows.tolist()
+        self.highs: np.ndarray = np.asarray(highs, dtype="float64")
+        self.lows: np.ndarray = np.asarray(lows, dtype="float64")
         self.closes: list[float] = closes.tolist()
 
     @classmethod
@@ -132,6 +133,7 @@ class CandlePrices:
         self.routes = routes or BacktestRoutes.direct(universe)
         self._series: dict[str, tuple[PriceSeries, ...]] = {}
         self._trigger_series: dict[str, PriceSeries] = {}
+        self._valuation_memo: dict[str, tuple[int, Decimal]] = {}
         for key, candles in self.routes.candles.items():
             self._series[key] = tuple(PriceSeries.of(c) for c in candles)
         for pair in universe.pairs:
@@ -189,13 +191,22 @@ class CandlePrices:
 
     def valuation_price(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
         """The latest close at or before `ts`, in the reserve currency; before any candle has
-        closed (a position bought at the very first cycle), the open it was bought at."""
-        via = self.routes.intermediates.get(pair.key)
+        closed (a position bought at the very first cycle), the open it was bought at.
+
+        A cycle values a position before and after its trades at the same instant: the last
+        answer per pair is remembered."""
+        key = pair.key
+        ns = to_ns(ts)
+        memo = self._valuation_memo.get(key)
+        if memo is not None and memo[0] == ns:
+            return memo[1]
+        via = self.routes.intermediates.get(key)
         price = self._pool_valuation(ts, pair)
-        if via is None:
-            return price
-        via_price = self._pool_valuation(ts, via)
-        return price * (1 / via_price if self.routes.inverted(via) else via_price)
+        if via is not None:
+            via_price = self._pool_valuation(ts, via)
+            price = price * (1 / via_price if self.routes.inverted(via) else via_price)
+        self._valuation_memo[key] = (ns, price)
+        return price
 
     def _pool_valuation(self, ts: datetime.datetime, pool: TradingPairIdentifier) -> Decimal:
         close = self._latest_close(to_ns(ts), pool)
