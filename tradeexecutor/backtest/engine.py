@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tradeexecutor.backtest.execution import BacktestExecution, BacktestValuation
-from tradeexecutor.backtest.prices import CandlePrices
+from tradeexecutor.backtest.prices import CandlePrices, remember_ns
 from tradeexecutor.backtest.pricing import BacktestPricing, SlippageModel
 from tradeexecutor.backtest.routes import BacktestRoutes
 from tradeexecutor.backtest.triggers import TriggerWalker
@@ -194,9 +194,12 @@ class Backtest:
             self.universe, self.pricing, self.pricing.prices, self.cycles, self.config.end, cycles_ns
         )
         run_cycle, check = self.runner.run_cycle, walker.check
-        for i, view in enumerate(self.universe.views(self.cycles, cycles_ns, reuse=True)):
+        cycles = self.cycles
+        for i, view in enumerate(self.universe.views(cycles, cycles_ns, reuse=True)):
             self._view = view
-            run_cycle(self.cycles[i])
+            ts = cycles[i]
+            remember_ns(ts, view._ns)
+            run_cycle(ts)
             self.cycles_done = i + 1
             self.trigger_trades += check(self.runner, i)
             if progress is not None and (self.cycles_done % progress_every == 0):

@@ -96,7 +96,7 @@ class CycleRunner:
         # After a completed cycle only trades planned during this one can be left unreturned:
         # when the strategy planned none there is nothing to unwind (checked for free; a
         # backtest's common case). The first cycle always looks (a crash may have left plans).
-        first_new_id = state.portfolio.next_trade_id if self._settled else -1
+        first_new_id = portfolio.next_trade_id if self._settled else -1
         self._settled = False
         try:
             trades = self.decide(ts, self._cycle_position_manager(ts))
@@ -112,7 +112,7 @@ class CycleRunner:
             raise StrategyReturnError(
                 f"decide_trades() must return a list of trades from the position manager, got {type(trades).__name__}."
             )
-        if state.portfolio.next_trade_id != first_new_id:
+        if portfolio.next_trade_id != first_new_id:
             self._unwind_unreturned(
                 ts, trades, "planned by decide_trades() but not returned, so not executed"
             )

@@ -60,8 +60,10 @@ class UniverseView:
         """Show another cycle (the backtester moves one view through a run: see `TradingUniverse.views`)."""
         self._timestamp = timestamp
         self._ns = ns
-        self._counts.clear()
-        self._sl_counts.clear()
+        if self._counts:
+            self._counts.clear()
+        if self._sl_counts:
+            self._sl_counts.clear()
         self._precomputed = precomputed
 
     @property
