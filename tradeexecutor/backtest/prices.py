@@ -140,9 +140,13 @@ class CandlePrices:
         self.routes = routes or BacktestRoutes.direct(universe)
         self._series: dict[str, tuple[PriceSeries, ...]] = {}
         self._trigger_series: dict[str, PriceSeries] = {}
-        self._valuation_memo: dict[str, tuple[int, Decimal]] = {}
+        # direct pairs with only their strategy candles: valued from this one series
+        self._single: dict[str, PriceSeries] = {}
         for key, candles in self.routes.candles.items():
             self._series[key] = tuple(PriceSeries.of(c) for c in candles)
+        for pair in universe.pairs:
+            if self.routes.intermediate(pair) is None and len(self._series[pair.key]) == 1:
+                self._single[pair.key] = self._series[pair.key][0]
         for pair in universe.pairs:
             via = self.routes.intermediate(pair)
             finest = self.routes.candles[pair.key][-1]
@@ -200,19 +204,21 @@ class CandlePrices:
         """The latest close at or before `ts`, in the reserve currency; before any candle has
         closed (a position bought at the very first cycle), the open it was bought at.
 
-        A cycle values a position before and after its trades at the same instant: the last
-        answer per pair is remembered."""
+        Every open position is valued every cycle, so a pair quoted in the reserve with one
+        candle series (the common case) takes a short path."""
         key = pair.key
-        ns = to_ns(ts)
-        memo = self._valuation_memo.get(key)
-        if memo is not None and memo[0] == ns:
-            return memo[1]
+        single = self._single.get(key)
+        if single is not None:
+            ns = _last[1] if ts is _last[0] else to_ns(ts)
+            n = bisect_right(single.close_ns, ns)
+            if n:
+                return Decimal(repr(single.closes[n - 1]))
+            return self.pool_price_at(ts, pair)
         via = self.routes.intermediates.get(key)
         price = self._pool_valuation(ts, pair)
         if via is not None:
             via_price = self._pool_valuation(ts, via)
             price = price * (1 / via_price if self.routes.inverted(via) else via_price)
-        self._valuation_memo[key] = (ns, price)
         return price
 
     def _pool_valuation(self, ts: datetime.datetime, pool: TradingPairIdentifier) -> Decimal:
