@@ -193,19 +193,22 @@ class Backtest:
         walker = TriggerWalker(
             self.universe, self.pricing, self.pricing.prices, self.cycles, self.config.end, cycles_ns
         )
-        run_cycle, check = self.runner.run_cycle, walker.check
-        cycles = self.cycles
+        runner = self.runner
+        run_cycle, check = runner.run_cycle, walker.check
+        cycles, trigger_trades = self.cycles, self.trigger_trades
         for i, view in enumerate(self.universe.views(cycles, cycles_ns, reuse=True)):
             self._view = view
             ts = cycles[i]
             remember_ns(ts, view._ns)
             run_cycle(ts)
-            self.cycles_done = i + 1
-            self.trigger_trades += check(self.runner, i)
-            if progress is not None and (self.cycles_done % progress_every == 0):
-                progress(self.cycles_done, total)
+            self.cycles_done = done = i + 1
+            triggered = check(runner, i)
+            if triggered:
+                trigger_trades += triggered
+            if progress is not None and (done % progress_every == 0):
+                progress(done, total)
             if self.stop_requested:
-                raise KeyboardInterrupt(f"backtest stopped after cycle {self.cycles_done}")
+                raise KeyboardInterrupt(f"backtest stopped after cycle {done}")
         self._view = None
         end = self.config.end
         self.runner.valuation_model.revalue(end, self.state)
