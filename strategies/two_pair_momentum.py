@@ -1,6 +1,7 @@
 """Momentum rotation between two pairs, with stop losses checked on hourly candles.
 
-Every 4 hours: measure each pair's return over the last `lookback` candles, and hold the
+Every 4 hours: measure each pair's return over the last `lookback` candles (an indicator,
+computed once per run in `create_indicators`), and hold the
 pair with the strongest momentum if it beats `min_momentum`; otherwise hold cash. When the
 leader changes, the old position is sold this cycle and the new one bought at the next
 (a buy can only spend cash the wallet already has, not proceeds of a sell still in flight).
@@ -38,11 +39,11 @@ def create_trading_universe(input):
     return input.create_universe()
 
 
-def momentum(closes, lookback):
-    """Return over the last `lookback` candles, or None while there is too little history."""
-    if len(closes) <= lookback:
-        return None
-    return closes[-1] / closes[-lookback - 1] - 1
+def create_indicators(input):
+    """Momentum: the return over the last `lookback` candles (NaN while there is too little
+    history), computed once per run from each pair's closes."""
+    close = input.close
+    return {"momentum": close / close.shift(input.parameters["lookback"]) - 1}
 
 
 def decide_trades(input):
@@ -52,7 +53,7 @@ def decide_trades(input):
 
     scores = {}
     for pair in universe.pairs:
-        score = momentum(universe.closes(pair), parameters["lookback"])
+        score = input.indicators.get("momentum", pair)
         if score is not None:
             scores[pair.key] = (score, pair)
     if not scores:

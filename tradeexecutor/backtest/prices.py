@@ -55,12 +55,20 @@ def to_ns(ts: datetime.datetime) -> int:
     return value
 
 
+def remember_ns(ts: datetime.datetime, ns: int) -> None:
+    """Tell `to_ns` the answer for `ts` before anyone asks: the backtester knows every cycle's
+    nanoseconds from its grid, and computing them from a datetime costs more than a look-up."""
+    global _last
+    _last = (ts, ns)
+
+
 def to_decimal_price(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
 class PriceSeries:
-    """One candle series as lists: close times (ns), opens, highs, lows, closes."""
+    """One candle series: close times (ns), opens and closes as lists (looked up every cycle),
+    highs and lows as arrays (read only when a stop-loss candidate is checked)."""
 
     __slots__ = ("bucket_ns", "close_ns", "opens", "highs", "lows", "closes")
 
@@ -76,8 +84,8 @@ class PriceSeries:
         self.bucket_ns = bucket_ns
         self.close_ns: list[int] = close_ns.tolist()
         self.opens: list[float] = opens.tolist()
-        self.highs: list[float] = highs.tolist()
-        self.lows: list[float] = lows.tolist()
+        self.highs: np.ndarray = np.asarray(highs, dtype="float64")
+        self.lows: np.ndarray = np.asarray(lows, dtype="float64")
         self.closes: list[float] = closes.tolist()
 
     @classmethod
@@ -132,8 +140,13 @@ class CandlePrices:
         self.routes = routes or BacktestRoutes.direct(universe)
         self._series: dict[str, tuple[PriceSeries, ...]] = {}
         self._trigger_series: dict[str, PriceSeries] = {}
+        # direct pairs with only their strategy candles: valued from this one series
+        self._single: dict[str, PriceSeries] = {}
         for key, candles in self.routes.candles.items():
             self._series[key] = tuple(PriceSeries.of(c) for c in candles)
+        for pair in universe.pairs:
+            if self.routes.intermediate(pair) is None and len(self._series[pair.key]) == 1:
+                self._single[pair.key] = self._series[pair.key][0]
         for pair in universe.pairs:
             via = self.routes.intermediate(pair)
             finest = self.routes.candles[pair.key][-1]
@@ -189,13 +202,24 @@ class CandlePrices:
 
     def valuation_price(self, ts: datetime.datetime, pair: TradingPairIdentifier) -> Decimal:
         """The latest close at or before `ts`, in the reserve currency; before any candle has
-        closed (a position bought at the very first cycle), the open it was bought at."""
-        via = self.routes.intermediates.get(pair.key)
+        closed (a position bought at the very first cycle), the open it was bought at.
+
+        Every open position is valued every cycle, so a pair quoted in the reserve with one
+        candle series (the common case) takes a short path."""
+        key = pair.key
+        single = self._single.get(key)
+        if single is not None:
+            ns = _last[1] if ts is _last[0] else to_ns(ts)
+            n = bisect_right(single.close_ns, ns)
+            if n:
+                return Decimal(repr(single.closes[n - 1]))
+            return self.pool_price_at(ts, pair)
+        via = self.routes.intermediates.get(key)
         price = self._pool_valuation(ts, pair)
-        if via is None:
-            return price
-        via_price = self._pool_valuation(ts, via)
-        return price * (1 / via_price if self.routes.inverted(via) else via_price)
+        if via is not None:
+            via_price = self._pool_valuation(ts, via)
+            price = price * (1 / via_price if self.routes.inverted(via) else via_price)
+        return price
 
     def _pool_valuation(self, ts: datetime.datetime, pool: TradingPairIdentifier) -> Decimal:
         close = self._latest_close(to_ns(ts), pool)

@@ -51,9 +51,9 @@ def trigger_price(
         return o
     if take_profit is not None and o >= take_profit:
         return o
-    if stop is not None and to_decimal_price(series.lows[j]) <= stop:
+    if stop is not None and to_decimal_price(float(series.lows[j])) <= stop:
         return stop
-    if take_profit is not None and to_decimal_price(series.highs[j]) >= take_profit:
+    if take_profit is not None and to_decimal_price(float(series.highs[j])) >= take_profit:
         return take_profit
     return None
 
@@ -68,10 +68,13 @@ class TriggerWalker:
         prices: CandlePrices,
         cycles: Sequence[datetime.datetime],
         end: datetime.datetime,
+        cycles_ns: np.ndarray | None = None,
     ) -> None:
         self.pricing = pricing
         self.prices = prices
-        boundaries = np.array([to_ns(t) for t in cycles] + [to_ns(end)], dtype="int64")
+        if cycles_ns is None:
+            cycles_ns = np.array([to_ns(t) for t in cycles], dtype="int64")
+        boundaries = np.append(np.asarray(cycles_ns, dtype="int64"), np.int64(to_ns(end)))
         self._series: dict[str, PriceSeries] = {}
         self._bounds: dict[str, list[int]] = {}
         self._lows: dict[str, np.ndarray] = {}
@@ -84,17 +87,20 @@ class TriggerWalker:
             opens_ns = np.asarray(series.close_ns, dtype="int64") - series.bucket_ns
             self._series[pair.key] = series
             self._bounds[pair.key] = opens_ns.searchsorted(boundaries, side="left").tolist()
-            self._lows[pair.key] = np.asarray(series.lows)
-            self._highs[pair.key] = np.asarray(series.highs)
+            self._lows[pair.key] = series.lows
+            self._highs[pair.key] = series.highs
 
     def _first_trigger(self, position: TradingPosition, cycle_index: int) -> tuple[int, Decimal] | None:
         key = position.pair.key
         bounds = self._bounds[key]
-        a, b = bounds[cycle_index], bounds[cycle_index + 1]
-        if a >= b:
-            return None
+        b = bounds[cycle_index + 1]
         stop, take_profit = position.stop_loss, position.take_profit
         cached = self._levels.get(position.position_id)
+        if cached is not None and cached[0] is stop and cached[1] is take_profit and cached[5] >= b:
+            return None  # the common case: the next candidate candle is in a later window
+        a = bounds[cycle_index]
+        if a >= b:
+            return None
         if cached is None or cached[0] is not stop or cached[1] is not take_profit:
             cached = [
                 stop,
@@ -137,22 +143,31 @@ class TriggerWalker:
         return total
 
     def check(self, runner: CycleRunner, cycle_index: int) -> list[TradeExecution]:
-        """Close what triggers in the window after cycle `cycle_index`; return the trades."""
+        """Close what triggers in the window after cycle `cycle_index`; return the trades.
+
+        Runs after every cycle, so the common case (nothing crosses) touches each open
+        position's cached next candidate only. A backtest executes every trade within its
+        cycle, so no position has a pending trade here; one that did would be skipped."""
         open_positions = runner.state.portfolio.open_positions
         if not open_positions:
-            return []
+            return _NOTHING
+        events: dict[int, dict[str, Decimal]] | None = None
+        first_trigger = self._first_trigger
+        for position in open_positions.values():
+            if position.stop_loss is None and position.take_profit is None:
+                continue
+            found = first_trigger(position, cycle_index)
+            if found is not None and not position.pending_trades():
+                if events is None:
+                    events = {}
+                events.setdefault(found[0], {})[position.pair.key] = found[1]
+        if events is None:
+            return _NOTHING
         watched = [
             p
             for p in open_positions.values()
             if (p.stop_loss is not None or p.take_profit is not None) and not p.pending_trades()
         ]
-        if not watched:
-            return []
-        events: dict[int, dict[str, Decimal]] = {}
-        for position in watched:
-            found = self._first_trigger(position, cycle_index)
-            if found is not None:
-                events.setdefault(found[0], {})[position.pair.key] = found[1]
         trades: list[TradeExecution] = []
         for ns in sorted(events):
             ts = from_ns(ns)
@@ -168,3 +183,6 @@ class TriggerWalker:
             finally:
                 self.pricing.clear_overrides()
         return trades
+
+
+_NOTHING: list[TradeExecution] = []  # returned, never appended to

@@ -182,7 +182,7 @@ class _Saver:
 
 
 @contextlib.contextmanager
-def _cluster(address: str | None, workers: int | None, candles: CandleSet) -> Iterator[tuple[Any, Any]]:
+def _cluster(address: str | None, workers: int | None) -> Iterator[Any]:
     with dask_client(address, workers) as client:
         if worker_threads(client) == 0 or not client.scheduler_info().get("workers"):
             try:
@@ -192,8 +192,59 @@ def _cluster(address: str | None, workers: int | None, candles: CandleSet) -> It
                     f"The Dask scheduler at {address} has no workers (waited {NO_WORKERS_TIMEOUT:.0f} s); "
                     f"start some with `dask worker {address}`."
                 ) from None
-        shared = client.scatter(candles, broadcast=True, hash=False)
-        yield client, shared
+        yield client
+
+
+class _Runs:
+    """Runs on the cluster, yielded as they finish.
+
+    The candles are scattered to every worker once. Dask keeps scattered data only in the
+    workers' memory, so when workers die the last copy can go with them: runs then come back
+    cancelled through no fault of their own, and are submitted again with the candles
+    scattered afresh (up to `RESUBMITS` times). A run whose own worker died twice comes back
+    as `KilledWorker` and is recorded as failed.
+    """
+
+    RESUBMITS = 3
+
+    def __init__(self, client: Any, plan: _Plan) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.plan = plan
+        self.shared = client.scatter([plan.candles], broadcast=True, hash=False)[0]
+        self.futures: dict[Any, tuple[RunJob, int, Any]] = {}
+        self.completed = as_completed([], loop=client.loop)
+
+    def submit(self, job: RunJob, tag: Any = None, attempt: int = 0) -> None:
+        if self.shared.status != "finished":  # the workers holding the candles are gone
+            self.shared = self.client.scatter([self.plan.candles], broadcast=True, hash=False)[0]
+        future = self.client.submit(
+            run_job, self.plan.spec, self.shared, job, key=f"run-{job.key}-{attempt}", pure=False
+        )
+        self.futures[future] = (job, attempt, tag)
+        self.completed.add(future)
+
+    def __len__(self) -> int:
+        return len(self.futures)
+
+    def finished(self) -> Iterator[tuple[RunJob, Any, dict[str, Any]]]:
+        """(job, tag, row) for each run as it completes; ends when none is left."""
+        for future in self.completed:
+            job, attempt, tag = self.futures.pop(future)
+            try:
+                row = future.result()
+            except Exception as e:
+                lost = future.status == "cancelled" or type(e).__name__ == "FutureCancelledError"
+                if lost and attempt < self.RESUBMITS:
+                    self.submit(job, tag, attempt + 1)
+                    continue
+                row = failed_row(job, _describe_exception(e))
+            yield job, tag, row
+
+    def cancel(self) -> None:
+        if self.futures:
+            self.client.cancel(list(self.futures))
 
 
 def _run_grid(
@@ -204,8 +255,6 @@ def _run_grid(
     progress: Progress | None,
     total: int,
 ) -> tuple[int, int]:
-    from distributed import as_completed
-
     done = total - len(jobs)
     ran = failed = 0
     saver = _Saver(plan.store)
@@ -213,18 +262,12 @@ def _run_grid(
         progress(done, total)
     if not jobs:
         return 0, 0
-    with _cluster(address, workers, plan.candles) as (client, shared):
-        futures = {}
+    with _cluster(address, workers) as client:
+        runs = _Runs(client, plan)
         for job in jobs:
-            future = client.submit(run_job, plan.spec, shared, job, key=f"run-{job.key}", pure=False)
-            futures[future] = job
+            runs.submit(job)
         try:
-            for future in as_completed(futures, loop=client.loop):
-                job = futures.pop(future)
-                try:
-                    row = future.result()
-                except Exception as e:
-                    row = failed_row(job, _describe_exception(e))
+            for _, _, row in runs.finished():
                 ran += 1
                 failed += row["status"] != "ok"
                 saver.add(row)
@@ -232,8 +275,7 @@ def _run_grid(
                 if progress is not None:
                     progress(done, total)
         finally:
-            if futures:
-                client.cancel(list(futures))
+            runs.cancel()
     return ran, failed
 
 
@@ -241,14 +283,14 @@ def _run_trials(
     plan: _Plan, trials: int, seed: int, address: str | None, workers: int | None, progress: Progress | None
 ) -> tuple[int, int, int]:
     import optuna
-    from distributed import wait
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize" if plan.maximise else "minimize", sampler=optuna.samplers.TPESampler(seed=seed)
     )
     saver = _Saver(plan.store)
-    ran = failed = skipped = done = 0
+    ran = failed = skipped = 0
+    asked = 0
     if progress is not None:
         progress(0, trials)
 
@@ -259,45 +301,36 @@ def _run_trials(
         else:
             study.tell(trial, float(value))
 
-    with _cluster(address, workers, plan.candles) as (client, shared):
-        in_flight: dict[Any, tuple[Any, RunJob]] = {}
-        asked = 0
+    with _cluster(address, workers) as client:
+        runs = _Runs(client, plan)
         slots = worker_threads(client)
-        try:
-            while done < trials:
-                while asked < trials and len(in_flight) < slots:
-                    trial = study.ask()
-                    asked += 1
-                    parameters = {d.name: d.suggest(trial) for d in plan.space.dimensions}
-                    job = plan.job(parameters)
-                    if plan.store.done(job.key):  # resumed: told what it scored last time
-                        tell(trial, plan.store.rows[job.key])
-                        skipped += 1
-                        done += 1
-                        continue
-                    future = client.submit(
-                        run_job, plan.spec, shared, job, key=f"trial-{asked}-{job.key}", pure=False
-                    )
-                    in_flight[future] = (trial, job)
-                if not in_flight:
+
+        def fill() -> None:
+            nonlocal asked, skipped
+            while asked < trials and len(runs) < slots:
+                trial = study.ask()
+                asked += 1
+                job = plan.job({d.name: d.suggest(trial) for d in plan.space.dimensions})
+                if plan.store.done(job.key):  # resumed: told what it scored last time
+                    tell(trial, plan.store.rows[job.key])
+                    skipped += 1
                     continue
-                finished, _ = wait(list(in_flight), return_when="FIRST_COMPLETED")
-                for future in finished:
-                    trial, job = in_flight.pop(future)
-                    try:
-                        row = future.result()
-                    except Exception as e:
-                        row = failed_row(job, _describe_exception(e))
-                    tell(trial, row)
-                    ran += 1
-                    failed += row["status"] != "ok"
-                    saver.add(row)
-                    done += 1
+                runs.submit(job, trial)
+
+        try:
+            fill()
+            for _, trial, row in runs.finished():
+                tell(trial, row)
+                ran += 1
+                failed += row["status"] != "ok"
+                saver.add(row)
                 if progress is not None:
-                    progress(done, trials)
+                    progress(ran + skipped, trials)
+                fill()
         finally:
-            if in_flight:
-                client.cancel(list(in_flight))
+            runs.cancel()
+    if progress is not None:
+        progress(trials, trials)
     return ran, failed, skipped
 
 

@@ -68,8 +68,10 @@ class IndicatorTable:
 
     def __init__(self, arrays: dict[str, dict[str, np.ndarray]]) -> None:
         self.arrays = arrays  # pair key -> name -> values
-        # plain lists: indexing one is several times cheaper than indexing numpy, per cycle
-        self.lists = {key: {name: a.tolist() for name, a in named.items()} for key, named in arrays.items()}
+        # plain lists, made on first use: indexing one is several times cheaper than numpy
+        self.lists: dict[str, dict[str, list[float]]] = {
+            key: _LazyLists(named) for key, named in arrays.items()
+        }
         self.names: tuple[str, ...] = tuple(sorted({n for named in arrays.values() for n in named}))
 
     @classmethod
@@ -98,6 +100,24 @@ class IndicatorTable:
             ticker = getattr(pair, "ticker", pair) if pair is not None else "the pair"
             raise UserError(f"There is no indicator {name!r} for {ticker}; create_indicators() made {known}.")
         return named[name]
+
+
+class _LazyLists(dict):
+    """name -> the array as a list, converted when first asked for."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        super().__init__()
+        self._arrays = arrays
+
+    def __missing__(self, name: str) -> list[float]:
+        values = self[name] = self._arrays[name].tolist()
+        return values
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._arrays
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self._arrays else default
 
 
 def _call(
@@ -172,7 +192,7 @@ class CycleIndicators:
     table from the view's candles on first use, so a strategy without indicators pays nothing.
     """
 
-    __slots__ = ("_view", "_table", "_compute")
+    __slots__ = ("_view", "_table", "_compute", "_aligned")
 
     def __init__(
         self,
@@ -183,6 +203,13 @@ class CycleIndicators:
         self._view = view
         self._table = table
         self._compute = compute
+        # (pair key, name, ago) -> the value each cycle of a backtest reads, found once for
+        # all cycles from the views' precomputed visible counts (None for NaN / no value)
+        self._aligned: dict[tuple[str, str, int], list[float | None]] = {}
+
+    def move_to(self, view: UniverseView) -> None:
+        """Read the next cycle's view (the backtester reuses one reader for a whole run)."""
+        self._view = view
 
     def _ensure_table(self) -> IndicatorTable:
         table = self._table
@@ -216,18 +243,17 @@ class CycleIndicators:
         """The value for the newest closed candle (`ago` candles before it), or None before the
         series has one (warming up, or NaN).
 
-        Called several times per cycle, so the common case (a pair identifier, a precomputed
-        table) is written out inline."""
-        table = self._table
-        if table is not None and type(pair) is TradingPairIdentifier:
-            key = pair.key
-            named = table.lists.get(key)
-            values = named.get(name) if named is not None else None
-            if values is None:
-                key, values = self._values(name, pair)
-        else:
-            key, values = self._values(name, pair)
+        Called several times per cycle. In a backtest the answer for every cycle is looked
+        up once per (pair, name, ago), vectorised, and each call is a list index."""
         view = self._view
+        precomputed = view._precomputed
+        if precomputed is not None and type(pair) is TradingPairIdentifier and self._table is not None:
+            aligned = self._aligned.get((pair.key, name, ago))
+            if aligned is None:
+                aligned = self._align(pair, name, ago, precomputed[0])
+            if aligned is not None:
+                return aligned[precomputed[2]]
+        key, values = self._values(name, pair)
         n = view._counts.get(key)
         if n is None:
             n = view.visible_count_by_key(key)
@@ -236,6 +262,22 @@ class CycleIndicators:
             return None
         value = values[i]
         return None if value != value else value  # NaN while a window fills
+
+    def _align(
+        self, pair: TradingPairIdentifier, name: str, ago: int, counts: dict[str, np.ndarray]
+    ) -> list[float | None] | None:
+        table = self._table
+        assert table is not None
+        named = table.arrays.get(pair.key)
+        visible = counts.get(pair.key)
+        if named is None or name not in named or visible is None:
+            return None  # the slow path raises the right error
+        values = named[name]
+        rows = np.asarray(visible, dtype="int64") - 1 - ago
+        picked = np.where(rows >= 0, values[np.clip(rows, 0, None)] if len(values) else np.nan, np.nan)
+        aligned = [None if v != v else v for v in picked.tolist()]
+        self._aligned[(pair.key, name, ago)] = aligned
+        return aligned
 
     def series(self, name: str, pair: PairRef | None = None) -> np.ndarray:
         """Every value up to the newest closed candle, oldest first (a read-only view, no copy)."""

@@ -17,6 +17,7 @@ from tradeexecutor.data.source import CandleSource
 from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
+from tradeexecutor.strategy.candle_series import remember_validated
 from tradeexecutor.strategy.universe import TradingUniverse
 
 
@@ -65,11 +66,13 @@ class MarketData:
             pair = self.get_pair_by_ticker(pair)
         bucket = TimeBucket.parse(bucket)
         frame = self.source.load_candles(pair, bucket, start or self.start, end or self.end)
-        return validate_candles(
+        checked = validate_candles(
             frame,
             f"The {bucket.value} candle data of {pair.ticker} from {type(self.source).__name__}",
             bucket,
         )
+        remember_validated(checked, bucket)
+        return checked
 
     def create_universe(
         self,

@@ -152,12 +152,16 @@ class EngineVersion:
     create_indicators_signature: str = "create_indicators(input: IndicatorInput) -> dict"
 
 
+def _call_with_input(fn: Callable[..., Any], input: Any) -> Any:
+    return fn(input)
+
+
 ENGINE_VERSIONS: dict[str, EngineVersion] = {
     "0.1": EngineVersion(
         version="0.1",
         decide_trades_signature="decide_trades(input: StrategyInput) -> list",
         create_trading_universe_signature="create_trading_universe(input: UniverseInput) -> TradingUniverse",
-        call_decide_trades=lambda fn, input: fn(input),
+        call_decide_trades=_call_with_input,
         call_create_trading_universe=lambda fn, input: fn(input),
     ),
 }
@@ -216,7 +220,11 @@ class StrategyModule:
         The call is written out here rather than through `call_user_function`: a backtest
         makes it every cycle, and the two frames less are measurable."""
         try:
-            trades = self.engine.call_decide_trades(self.decide_trades_function, input)
+            call = self.engine.call_decide_trades
+            if call is _call_with_input:
+                trades = self.decide_trades_function(input)
+            else:
+                trades = call(self.decide_trades_function, input)
         except Exception as e:
             from tradeexecutor.strategy.user_code import StrategyRuntimeError
 

@@ -56,6 +56,16 @@ class UniverseView:
         self._sl_counts: dict[str, int] = {}
         self._precomputed = precomputed
 
+    def _move(self, timestamp: pd.Timestamp | datetime, ns: int, precomputed: Precomputed) -> None:
+        """Show another cycle (the backtester moves one view through a run: see `TradingUniverse.views`)."""
+        self._timestamp = timestamp
+        self._ns = ns
+        if self._counts:
+            self._counts.clear()
+        if self._sl_counts:
+            self._sl_counts.clear()
+        self._precomputed = precomputed
+
     @property
     def timestamp(self) -> pd.Timestamp:
         """The cycle timestamp (UTC)."""
