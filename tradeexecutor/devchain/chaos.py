@@ -199,11 +199,16 @@ class Executor:
         self.started = time.monotonic()
 
     def get(self, path: str) -> Any:
+        answer = self.get_with_code(path)
+        return answer[1] if answer is not None else None
+
+    def get_with_code(self, path: str) -> tuple[int, Any] | None:
+        """(HTTP status, decoded JSON) of a webhook endpoint, None while it does not answer."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
-                return json.loads(r.read())
+                return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
-            return json.loads(e.read())
+            return e.code, json.loads(e.read())
         except (OSError, ValueError):
             return None
 
@@ -313,6 +318,13 @@ class Lane:
         with self.node_lock:
             self._start_anvil()
 
+    def other_node(self, *extra: str, chain_id: int = ANVIL_CHAIN_ID) -> AnvilProcess:
+        """Another anvil node (a fork of this lane's chain with `--fork-url`, another chain, ...) to
+        put behind the proxy; the caller stops it."""
+        node = AnvilProcess(chain_id=chain_id, extra_args=extra)
+        node.start()
+        return node
+
     def rpc(self, method: str, params: list[Any]) -> Any:
         assert self.web3 is not None
         return self.web3.provider.make_request(method, params).get("result")  # type: ignore[arg-type]
@@ -337,8 +349,21 @@ class Lane:
         workdir.mkdir()
         return account, workdir
 
-    def spawn(self, wallet: LocalAccount, workdir: Path, crash_at: str | None = None) -> Executor:
+    def spawn(
+        self,
+        wallet: LocalAccount,
+        workdir: Path,
+        crash_at: str | None = None,
+        *,
+        strategy: str | None = None,
+        args: tuple[str, ...] = (),
+    ) -> Executor:
+        """`trade-executor start` for this wallet through the proxy (`strategy`: another module's source)."""
         assert self.proxy is not None
+        strategy_file = self.strategy
+        if strategy is not None:
+            strategy_file = workdir / "strategy.py"
+            strategy_file.write_text(strategy)
         port = free_port()
         env = {
             k: v
@@ -362,7 +387,7 @@ class Lane:
             "--execution-type",
             "uniswap_v2_hot_wallet",
             "--strategy-file",
-            str(self.strategy),
+            str(strategy_file),
             "--deployment-file",
             str(self.deployment_file),
             "--state-file",
@@ -378,6 +403,7 @@ class Lane:
             str(port),
             "--file-log-level",
             "none",
+            *args,
         ]
         log = workdir / "executor.log"
         with open(log, "ab") as out:

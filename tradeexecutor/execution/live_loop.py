@@ -43,7 +43,7 @@ from typing import Protocol
 from tradeexecutor.execution import publish
 from tradeexecutor.execution.failures import Fault, FaultKind, classify, exception_chain
 from tradeexecutor.execution.run_state import RunState
-from tradeexecutor.execution.runner import CycleRunner
+from tradeexecutor.execution.runner import CycleNotSaved, CycleRunner
 from tradeexecutor.reporting.log_context import log_context
 from tradeexecutor.reporting.reporter import Reporter
 from tradeexecutor.state.errors import StateStoreError
@@ -321,7 +321,11 @@ class LiveLoop:
         self.reporter.cycle_started(number, expected_duration=self.settings.cycle_seconds)
         now = self.clock()
         lag = self._check_data(ts, now)
-        report = self.runner.run_cycle(ts)
+        unsaved: CycleNotSaved | None = None
+        try:
+            report = self.runner.run_cycle(ts)
+        except CycleNotSaved as e:  # done, but not written down: report it, then the loop saves again
+            report, unsaved = e.report, e
         self._publish_after_save()
         gas_units, gas_native = publish.gas_spent(report.trades)
         self.reporter.cycle_completed(
@@ -338,6 +342,8 @@ class LiveLoop:
         )
         self.cycles_run += 1
         logger.info("Cycle %d for %s done: %s.", number, ts.isoformat(), publish.cycle_outcome(report.trades))
+        if unsaved is not None:
+            raise unsaved
 
     def _trigger_check(self, now: datetime.datetime) -> None:
         self.run_state.step_started(TRIGGER_CHECK, now)
@@ -375,6 +381,8 @@ class LiveLoop:
             if self._save_failed(exc):
                 self._schedule_save_retry(now)
                 if self._already_done(ts):  # the cycle completed; only writing it down failed
+                    self._failed_cycle, self._cycle_failures, self._retry_at = None, 0, None
+                    self._troubles.pop(CYCLE, None)
                     self._trouble(SAVE, fault, now, self._save_retry_at)
                     return
             self._failed_cycle = ts
