@@ -357,6 +357,7 @@ class Lane:
         *,
         strategy: str | None = None,
         args: tuple[str, ...] = (),
+        note: str = "",
     ) -> Executor:
         """`trade-executor start` for this wallet through the proxy (`strategy`: another module's source)."""
         assert self.proxy is not None
@@ -407,7 +408,7 @@ class Lane:
         ]
         log = workdir / "executor.log"
         with open(log, "ab") as out:
-            out.write(f"\n===== start {time.strftime('%H:%M:%S')} crash_at={crash_at}\n".encode())
+            out.write(f"\n===== start {time.strftime('%H:%M:%S')} {note} crash_at={crash_at}\n".encode())
             out.flush()
             proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
         return Executor(proc, port, log)
@@ -640,13 +641,13 @@ def run_kill_chain(
     wallet, workdir = lane.new_wallet()
     from_block = lane.web3.eth.block_number  # type: ignore[union-attr]
     for _ in range(settle_first):
-        ex = lane.spawn(wallet, workdir)
+        ex = lane.spawn(wallet, workdir, note=name)
         ok, why = _settle_and_stop(ex, 0, CYCLE_SECONDS * 2 + 60)
         if not ok:
             result.notes.append(f"clean run before the kills: {why}")
     for point in points:
         if isinstance(point, str):
-            ex = lane.spawn(wallet, workdir, crash_at=point)
+            ex = lane.spawn(wallet, workdir, crash_at=point, note=name)
             # a seam of the next cycle may be a minute away
             wait_until(lambda ex=ex: not ex.alive(), _seconds_to_next_cycle() + 90, poll=0.1)
             if ex.alive():
@@ -658,18 +659,21 @@ def run_kill_chain(
             else:
                 result.notes.append(f"{point}: exited {ex.proc.returncode}: {ex.tail(2)}")
         else:
-            ex = lane.spawn(wallet, workdir)
-            time.sleep(point)
+            ex = lane.spawn(wallet, workdir, note=name)
+            after_webhook = isinstance(point, tuple)
+            delay = point[1] if isinstance(point, tuple) else point
+            if after_webhook:  # a moment of connect, recovery, sync, the cycle or a save
+                wait_until(lambda ex=ex: not ex.alive() or ex.get("/ping"), 120, poll=0.05)
+            time.sleep(delay)
+            label = f"+{delay:.1f}s" + (" after the webhook" if after_webhook else " after spawn")
             if ex.alive():
                 phase = ex.phase()
                 ex.kill()
                 result.kills += 1
-                result.kill_points.append(f"{phase} +{point:.1f}s")
+                result.kill_points.append(f"{phase} {label}")
             else:
-                result.notes.append(
-                    f"+{point:.1f}s: exited {ex.proc.returncode} before the kill: {ex.tail(2)}"
-                )
-    final = lane.spawn(wallet, workdir)
+                result.notes.append(f"{label}: exited {ex.proc.returncode} before the kill: {ex.tail(2)}")
+    final = lane.spawn(wallet, workdir, note=name)
     ok, why = _settle_and_stop(final, 0, _seconds_to_next_cycle() + 120)
     if not ok:
         result.permanent_halt = True
@@ -738,7 +742,7 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
     try:
         if phase not in ("trigger check", "save"):
             proxy.arm(_trigger(phase), begin)
-        ex = lane.spawn(wallet, workdir)
+        ex = lane.spawn(wallet, workdir, note=result.name)
         if phase == "save":
             state_file = workdir / "state.json"
             wait_until(state_file.exists, 120, poll=0.05)
@@ -746,9 +750,8 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
             wait_until(lambda: state_file.stat().st_mtime_ns != first, 120, poll=0.005)
             begin()
         if phase == "trigger check":
-            # a position with a stop loss first, then the fault between two cycles
-            wait_until(lambda: (ex.status() or {}).get("completed_cycle") == 1, 180)
-            wait_until(lambda: 8 <= time.time() % CYCLE_SECONDS <= 30, 60, poll=0.1)
+            # positions with stop losses (an odd cycle) first, then the fault between two cycles
+            wait_until(lambda: _between_cycles_with_positions(ex), 240, poll=0.1)
             proxy.arm(_trigger(phase), begin)
         if not wait_until(fault_started.is_set, 180, poll=0.02):
             result.notes.append("the phase was never reached")
@@ -812,6 +815,16 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
     result.verification = lane.verify(wallet.address, workdir / "state.json", from_block)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _between_cycles_with_positions(ex: Executor) -> bool:
+    """An odd (buying) cycle completed in this minute, and the next one is at least 20 s away."""
+    second = time.time() % CYCLE_SECONDS
+    if not 5 <= second <= 35:
+        return False
+    status = ex.status() or {}
+    cycle, last = status.get("completed_cycle"), status.get("last_cycle_at")
+    return bool(cycle) and cycle % 2 == 1 and last is not None and time.time() - last < second
 
 
 def _closed_by_stop_loss(state_file: Path, ticker: str) -> bool:
