@@ -629,11 +629,16 @@ def _seconds_to_next_cycle() -> float:
     return CYCLE_SECONDS - time.time() % CYCLE_SECONDS
 
 
+KillPoint = str | float | tuple[str, float]
+"""A seam (`swap.recorded`), seconds after spawn (start-up), or ("webhook", seconds) after the
+webhook answers (connect, recovery, sync, the cycle, a save)."""
+
+
 def run_kill_chain(
-    lane: Lane, name: str, points: Iterable[str | float], settle_first: int = 0
+    lane: Lane, name: str, points: Iterable[KillPoint], settle_first: int = 0
 ) -> ScenarioResult:
-    """Kill a fresh wallet's executor at each point in turn (a seam name, or seconds after spawn),
-    restarting it each time; then let a clean run finish its cycle and verify.
+    """Kill a fresh wallet's executor at each point in turn, restarting it each time; then let a
+    clean run finish its cycle and verify.
 
     `settle_first` cycles are run cleanly first (so the seams of a later cycle's sells are reached)."""
     started = time.monotonic()
@@ -871,23 +876,29 @@ class ChaosPlan:
     outage_seconds: float = 12.0
     seed: int = 1
 
-    def kill_chains(self) -> list[tuple[str, list[str | float], int]]:
+    def kill_chains(self) -> list[tuple[str, list[KillPoint], int]]:
         """(name, points, clean cycles first): every seam of cycle 1's buys, of cycle 2's sells,
-        then random offsets, until `kill_points` kills are planned."""
+        then random moments, until `kill_points` kills are planned: a quarter in start-up (before
+        the webhook answers), the rest in the first seconds after it (connect, recovery, sync,
+        universe, decide, execute, save)."""
         rng = random.Random(self.seed)
-        chains: list[tuple[str, list[str | float], int]] = []
+        chains: list[tuple[str, list[KillPoint], int]] = []
         budget = self.kill_points
         for name, settle in (("seams of the buys", 0), ("seams of the sells", 1)):
             if budget <= 0:
                 break
-            points: list[str | float] = list((SEAMS * 2)[: min(budget, 2 * len(SEAMS))])
+            points: list[KillPoint] = list((SEAMS * 2)[: min(budget, 2 * len(SEAMS))])
             chains.append((name, points, settle))
             budget -= len(points)
         while budget > 0:
             n = min(budget, 8)
-            chains.append(
-                ("random offsets", [round(rng.uniform(1.0, 14.0), 1) for _ in range(n)], len(chains) % 2)
-            )
+            moments: list[KillPoint] = [
+                round(rng.uniform(0.5, 3.0), 1)
+                if i % 4 == 0
+                else ("webhook", round(rng.uniform(0.0, 4.0), 2))
+                for i in range(n)
+            ]
+            chains.append(("random moments", moments, len(chains) % 2))
             budget -= n
         return chains
 

@@ -132,6 +132,26 @@ class LoopSettings:
         return min(delay, period) if period is not None else delay
 
 
+def publish_schedule(run_state: RunState, settings: LoopSettings) -> None:
+    """Tell `/health` and the watchdog the schedule before the first cycle: how long a step may run,
+    how often stop losses are checked, and the window within which a cycle must complete (the
+    period plus a grace that includes the cycle offset, so the first cycle, up to one period and
+    the offset after start, is never taken for a stall; a node down since start-up is)."""
+    from tradeexecutor.execution.run_state import HEALTH_GRACE_FRACTION, MIN_HEALTH_GRACE
+
+    period = settings.cycle_seconds
+    grace = max(MIN_HEALTH_GRACE, HEALTH_GRACE_FRACTION * period) + settings.cycle_offset_minutes * 60
+    s = settings
+    run_state.publish(
+        expected_cycle_duration=period,
+        cycle_grace=grace,
+        watchdog_timeout=s.watchdog_timeout.total_seconds() if s.watchdog_timeout is not None else None,
+        stop_loss_check_frequency=(
+            s.stop_loss_check_frequency.total_seconds() if s.stop_loss_check_frequency is not None else None
+        ),
+    )
+
+
 class StopSignals:
     """First SIGTERM/SIGINT: set the stop event. Second: abandon the current step."""
 
