@@ -411,6 +411,7 @@ class LiveLoop:
             self._trouble(CYCLE, fault, now, self._retry_at, what=f"cycle {number}")
             return
         self._failed_cycle, self._cycle_failures, self._retry_at = None, 0, None
+        self._save_retry_at, self._save_failures = None, 0  # the cycle saved everything
         self._resolve(*self._troubles)  # a completed cycle talked to the node and saved the state
         if self.after_cycle is not None:
             self._attempt_after_cycle(number)
