@@ -25,7 +25,7 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
 from tradeexecutor.execution.failures import retry_transient
 from tradeexecutor.execution.live.state_access import require_disk_space
-from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
+from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings, publish_schedule
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
 from tradeexecutor.execution.run_state import StrategyMetadata
@@ -346,6 +346,7 @@ def _run_with_monitoring(
         runner, audit = _build_runner(options, setup, state, persistence, universe, monitoring)
         return state, persistence, universe, runner, audit
 
+    publish_schedule(monitoring.run_state, settings)  # /health counts from start, also while waiting
     try:
         # a node that is down at start-up: wait for it (degraded), do not exit
         state, persistence, universe, runner, audit = retry_transient(

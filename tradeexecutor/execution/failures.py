@@ -125,7 +125,8 @@ class Fault:
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc`, then what caused it: the original of a strategy wrapper, `__cause__`, `__context__`."""
+    """`exc`, then what caused it: the original of a strategy wrapper, `__cause__`, `__context__`
+    (unless `raise ... from None` suppressed it: then the raiser chose its own words)."""
     seen: set[int] = set()
     todo = [exc]
     while todo:
@@ -134,7 +135,8 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for linked in (getattr(current, "original", None), current.__cause__, current.__context__):
+        context = None if current.__suppress_context__ else current.__context__
+        for linked in (getattr(current, "original", None), current.__cause__, context):
             if isinstance(linked, BaseException):
                 todo.append(linked)
 
@@ -176,7 +178,7 @@ def classify(exc: BaseException) -> Fault:
     for link in exception_chain(exc):
         kind = _kind_of_one(link)
         if kind is not None:
-            found.setdefault(kind, link)
+            found[kind] = link  # the deepest one: the cause says more than a wrapper
     for kind in (FaultKind.invariant, FaultKind.transient):
         if kind in found:
             return Fault(kind, reason_of(found[kind]), exc)

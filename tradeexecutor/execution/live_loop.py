@@ -43,7 +43,7 @@ from typing import Protocol
 from tradeexecutor.execution import publish
 from tradeexecutor.execution.failures import Fault, FaultKind, classify, exception_chain
 from tradeexecutor.execution.run_state import RunState
-from tradeexecutor.execution.runner import CycleRunner
+from tradeexecutor.execution.runner import CycleNotSaved, CycleRunner
 from tradeexecutor.reporting.log_context import log_context
 from tradeexecutor.reporting.reporter import Reporter
 from tradeexecutor.state.errors import StateStoreError
@@ -130,6 +130,26 @@ class LoopSettings:
         delay = self.trigger_retry_delay * 2 ** max(0, failures - 1)
         period = self.stop_loss_check_frequency
         return min(delay, period) if period is not None else delay
+
+
+def publish_schedule(run_state: RunState, settings: LoopSettings) -> None:
+    """Tell `/health` and the watchdog the schedule before the first cycle: how long a step may run,
+    how often stop losses are checked, and the window within which a cycle must complete (the
+    period plus a grace that includes the cycle offset, so the first cycle, up to one period and
+    the offset after start, is never taken for a stall; a node down since start-up is)."""
+    from tradeexecutor.execution.run_state import HEALTH_GRACE_FRACTION, MIN_HEALTH_GRACE
+
+    period = settings.cycle_seconds
+    grace = max(MIN_HEALTH_GRACE, HEALTH_GRACE_FRACTION * period) + settings.cycle_offset_minutes * 60
+    s = settings
+    run_state.publish(
+        expected_cycle_duration=period,
+        cycle_grace=grace,
+        watchdog_timeout=s.watchdog_timeout.total_seconds() if s.watchdog_timeout is not None else None,
+        stop_loss_check_frequency=(
+            s.stop_loss_check_frequency.total_seconds() if s.stop_loss_check_frequency is not None else None
+        ),
+    )
 
 
 class StopSignals:
@@ -321,7 +341,11 @@ class LiveLoop:
         self.reporter.cycle_started(number, expected_duration=self.settings.cycle_seconds)
         now = self.clock()
         lag = self._check_data(ts, now)
-        report = self.runner.run_cycle(ts)
+        unsaved: CycleNotSaved | None = None
+        try:
+            report = self.runner.run_cycle(ts)
+        except CycleNotSaved as e:  # done, but not written down: report it, then the loop saves again
+            report, unsaved = e.report, e
         self._publish_after_save()
         gas_units, gas_native = publish.gas_spent(report.trades)
         self.reporter.cycle_completed(
@@ -338,6 +362,8 @@ class LiveLoop:
         )
         self.cycles_run += 1
         logger.info("Cycle %d for %s done: %s.", number, ts.isoformat(), publish.cycle_outcome(report.trades))
+        if unsaved is not None:
+            raise unsaved
 
     def _trigger_check(self, now: datetime.datetime) -> None:
         self.run_state.step_started(TRIGGER_CHECK, now)
@@ -375,6 +401,8 @@ class LiveLoop:
             if self._save_failed(exc):
                 self._schedule_save_retry(now)
                 if self._already_done(ts):  # the cycle completed; only writing it down failed
+                    self._failed_cycle, self._cycle_failures, self._retry_at = None, 0, None
+                    self._troubles.pop(CYCLE, None)
                     self._trouble(SAVE, fault, now, self._save_retry_at)
                     return
             self._failed_cycle = ts
@@ -383,6 +411,7 @@ class LiveLoop:
             self._trouble(CYCLE, fault, now, self._retry_at, what=f"cycle {number}")
             return
         self._failed_cycle, self._cycle_failures, self._retry_at = None, 0, None
+        self._save_retry_at, self._save_failures = None, 0  # the cycle saved everything
         self._resolve(*self._troubles)  # a completed cycle talked to the node and saved the state
         if self.after_cycle is not None:
             self._attempt_after_cycle(number)

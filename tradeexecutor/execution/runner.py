@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from tradeexecutor.execution.failures import TransientFault
 from tradeexecutor.execution.models import Checkpoint, DecideTrades, ExecutionModel, SyncModel, ValuationModel
 from tradeexecutor.state.state import State
 from tradeexecutor.state.trade import TradeExecution, TradeStatus, TradeType
@@ -42,6 +43,15 @@ class CycleReport(NamedTuple):
     @property
     def failed(self) -> list[TradeExecution]:
         return [t for t in self.trades if t.status == TradeStatus.failed]
+
+
+class CycleNotSaved(TransientFault):
+    """The cycle completed (its trades are booked in the state in memory), but saving the state
+    failed: the caller reports the cycle and saves again later. The cause is chained."""
+
+    def __init__(self, report: CycleReport) -> None:
+        super().__init__(f"the cycle at {report.timestamp.isoformat()} completed but the state was not saved")
+        self.report = report
 
 
 @dataclass
@@ -123,9 +133,13 @@ class CycleRunner:
         if self.statistics_due is None or self.statistics_due(ts):
             state.record_statistics(ts)
         state.mark_cycle_completed(ts)
-        self.checkpoint()
         self._settled = True
-        return CycleReport(ts, trades, time.perf_counter() - started)
+        report = CycleReport(ts, trades, time.perf_counter() - started)
+        try:
+            self.checkpoint()
+        except Exception as exc:
+            raise CycleNotSaved(report) from exc
+        return report
 
     def check_triggers(self, ts: datetime.datetime) -> list[TradeExecution]:
         """Close positions whose price crossed their stop loss or take profit; execute at once.
@@ -133,13 +147,22 @@ class CycleRunner:
         A position with an unfinished trade cannot be closed until that trade is resolved; the
         sync resolves it from the chain (live) first, so a trade a failed cycle left behind does
         not leave its position unprotected until the next cycle, or for good after a halt."""
+        protected = [
+            p
+            for p in self.state.portfolio.open_positions.values()
+            if p.stop_loss is not None or p.take_profit is not None
+        ]
+        if not protected:
+            return []
         if self.state.portfolio.pending_trades():
             self.sync_model.sync(ts, self.state)
             self.checkpoint()
+        else:
+            self.sync_model.check_node(self.state)  # no selling on a stale (lagging) or foreign node's prices
         pm = self._position_manager(ts)
         trades: list[TradeExecution] = []
-        for position in list(self.state.portfolio.open_positions.values()):
-            if position.pending_trades() or (position.stop_loss is None and position.take_profit is None):
+        for position in protected:
+            if position.pending_trades() or position.status != "open":
                 continue
             price: Decimal = self.pricing_model.get_mid_price(ts, position.pair)
             self.state.revalue_position(position, ts, price)

@@ -31,6 +31,7 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from tradeexecutor.ethereum.batch import batch_rpc
+from tradeexecutor.ethereum.connection import check_chain_id
 from tradeexecutor.ethereum.gas import NATIVE_SYMBOLS, human
 from tradeexecutor.execution.failures import TransientFault
 from tradeexecutor.execution.live.recovery import RecoveryReport, TradeRecovery
@@ -94,19 +95,25 @@ class WalletSync:
         (reserve_raw,) = abi_decode(["uint256"], bytes.fromhex(reserve_hex.removeprefix("0x")))
         return block, reserve_raw, int(native_hex, 16)
 
-    def check_not_lagging(self, state: State, block: int | None = None) -> int:
-        """The node's block number; NodeLagging when it is behind what the state already saw."""
-        block = self.web3.eth.block_number if block is None else block
+    def check_node(self, state: State) -> None:
+        """One round trip: the node must be on our chain and not behind what the state already saw."""
+        chain_hex, block_hex = batch_rpc(self.web3, [("eth_chainId", []), ("eth_blockNumber", [])])
+        if int(chain_hex, 16) != self.reserve.chain_id:
+            check_chain_id(self.web3, self.reserve.chain_id)  # raises ChainIdMismatch with the full sentence
+        self.check_not_lagging(state, int(block_hex, 16))
+
+    def check_not_lagging(self, state: State, block: int) -> None:
+        """NodeLagging when the node's `block` is behind what the state already saw."""
         known = highest_known_block(state)
         if known is not None and block < known:
             raise NodeLagging(
                 f"The node is at block {block}, {known - block} block(s) behind block {known} that this "
                 "wallet was already synced at or traded in: nothing is read from it until it catches up."
             )
-        return block
 
     def sync(self, ts: datetime.datetime, state: State) -> None:
-        self.check_not_lagging(state)  # before recovery too: a lagging node has not seen our transactions
+        # before recovery too: a lagging node has not seen our transactions, another chain never will
+        self.check_node(state)
         if self.recovery is not None:
             self.last_recovery = self.recovery.recover(state, self.checkpoint)
             if self.last_recovery.unresolved:
