@@ -354,7 +354,7 @@ def test_pipelined_requests_mixing_inline_and_pool_routes_are_answered_in_order(
         received = rest[length:]
     assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * (len(paths) + 1)
     bodies = [body for _, body in answers]
-    assert bodies[0].startswith(b'{"last_refreshed_at"')
+    assert b'"last_refreshed_at"' in bodies[0]
     assert bodies[1] == bodies[5] == STATE_BYTES
     assert bodies[2].startswith(b'{"total":250,"offset":0,"limit":2,"order":"asc","trades":[{"trade_id":1')
     assert bodies[3].startswith(b'{"records":')

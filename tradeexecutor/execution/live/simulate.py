@@ -40,6 +40,7 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.connection import check_chain_id, parse_rpc_urls, redact_url, rpc_env_var
 from tradeexecutor.ethereum.gas import human, native_symbol
 from tradeexecutor.execution.live.rpc_relay import RpcRelay
+from tradeexecutor.execution.live.sync import highest_known_block
 from tradeexecutor.state.identifiers import AssetIdentifier, ChainId
 from tradeexecutor.state.reserve import ReserveRole
 from tradeexecutor.state.state import State
@@ -116,6 +117,13 @@ class ForkSession:
             f"Cannot find where token {token} keeps balances (not in its first {BALANCE_SLOTS_SEARCHED} storage "
             "slots): run the simulation without --simulate-reserve, with the wallet's real balance."
         )
+
+    def catch_up(self, block: int | None) -> None:
+        """Mine empty blocks until the fork reaches `block`. A continued rehearsal's state saw the
+        previous fork's blocks, and a node behind what the state saw is refused as lagging."""
+        behind = (block or 0) - self.web3.eth.block_number
+        if behind > 0:
+            self._rpc("anvil_mine", [hex(behind)])
 
     def hold(self, holdings: list[BookedHolding]) -> None:
         """Give the wallet exactly these balances on the fork (a continued rehearsal's books)."""
@@ -201,6 +209,14 @@ class StateOrigin(StrEnum):
 
 
 @dataclass(frozen=True)
+class Books:
+    """What a continued rehearsal's state books: the wallet's holdings and the newest block it saw."""
+
+    holdings: list[BookedHolding]
+    block: int | None
+
+
+@dataclass(frozen=True)
 class BookedHolding:
     """What a continued rehearsal's state says the wallet holds of one asset."""
 
@@ -225,6 +241,9 @@ def booked_holdings(state: State) -> list[BookedHolding]:
     return list(held.values())
 
 
+NO_BOOKS = Books([], None)
+
+
 def simulated_state_path(real: Path) -> Path:
     """`state/foo.json` -> `state/foo.simulated.json`."""
     return real.with_name(f"{real.stem}.simulated{real.suffix or '.json'}")
@@ -232,7 +251,7 @@ def simulated_state_path(real: Path) -> Path:
 
 def prepare_simulated_state(
     real: Path, simulated: Path, *, continue_previous: bool = False
-) -> tuple[StateOrigin, list[BookedHolding]]:
+) -> tuple[StateOrigin, Books]:
     """Make `simulated` a fresh copy of `real` (validated), or absent if there is no real state;
     with `continue_previous`, keep it as the previous rehearsal left it.
 
@@ -251,16 +270,16 @@ def prepare_simulated_state(
         if not source.exists():
             if store.exists():
                 simulated.unlink()  # a previous rehearsal's trades never happened on this new fork
-            return StateOrigin.new, []
+            return StateOrigin.new, NO_BOOKS
         state = source.load()
         if store.exists():
             store.save(state)  # the previous rehearsal stays as <state>.simulated.json.1
         else:
             store.create(state)
-    return StateOrigin.copied, []
+    return StateOrigin.copied, NO_BOOKS
 
 
-def _previous_rehearsal(store: JSONFileStore) -> list[BookedHolding]:
+def _previous_rehearsal(store: JSONFileStore) -> Books:
     if not store.exists():
         raise UserError(
             f"There is no previous rehearsal to continue ({store.path} does not exist): run with --simulate "
@@ -273,7 +292,7 @@ def _previous_rehearsal(store: JSONFileStore) -> list[BookedHolding]:
             f"The previous rehearsal in {store.path} left {len(unfinished)} trade(s) unfinished, whose "
             "transactions only existed on its fork: start a new rehearsal (without --continue-simulation)."
         )
-    return booked_holdings(state)
+    return Books(booked_holdings(state), highest_known_block(state))
 
 
 @dataclass
@@ -324,8 +343,9 @@ def simulation(
     wallet = HotWallet.from_env(env)
     with start_fork(env[env_var], chain_id, wallet.address, env=env) as fork:
         simulated = simulated_state_path(real_state_path)
-        origin, holdings = prepare_simulated_state(
+        origin, books = prepare_simulated_state(
             real_state_path, simulated, continue_previous=continue_previous
         )
-        fork.hold(holdings)
+        fork.hold(books.holdings)
+        fork.catch_up(books.block)
         yield Simulation(fork=fork, state_path=simulated, real_state_path=real_state_path, origin=origin)
