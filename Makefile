@@ -22,8 +22,16 @@ $(POETRY):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check poetry==$(POETRY_VERSION)
 
+# --compile: this machine (and many CI images) sets PYTHONDONTWRITEBYTECODE=1, so without .pyc
+# files every command would compile typer, pydantic and web3 from source at each start.
 $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
-	$(POETRY) sync --quiet
+	$(POETRY) sync --quiet --compile
+	@touch $@
+
+# The project itself is installed editable (its source stays here): compile it too, and any
+# venv a Poetry without --compile made. Python ignores a .pyc whose source changed since.
+$(VENV)/.compiled: $(VENV)/.installed
+	$(VENV)/bin/python -m compileall -q -j 0 $(VENV)/lib tradeexecutor >/dev/null
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -31,7 +39,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: $(VENV)/.installed node_modules/.installed
+deps: $(VENV)/.compiled node_modules/.installed
 
 demo: deps
 	$(VENV)/bin/trade-executor demo

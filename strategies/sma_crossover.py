@@ -5,6 +5,10 @@ it falls back below; every position carries a stop loss. The pair, the windows a
 are PARAMETERS, so the same file runs on 1-minute candles of the local devchain's WETH-USDC
 pool and on hourly candles in a backtest (`--backtest-candle-time-frame-override 1h`).
 
+The moving averages are computed once per run in `create_indicators` (vectorised, one value
+per candle) and read point in time from `decide_trades`: live, they are computed from the
+candles the cycle has, with the same numbers for the same candles.
+
 The universe comes from whatever market data the run offers (`input.create_universe()`):
 synthetic or file candles in a backtest, on-chain candles live; the pair's addresses and
 decimals come from there too. See docs/backtesting.md.
@@ -34,23 +38,30 @@ def create_trading_universe(input):
     return input.create_universe()
 
 
+def create_indicators(input):
+    close = input.close
+    return {
+        "fast": close.rolling(input.parameters["fast"]).mean(),
+        "slow": close.rolling(input.parameters["slow"]).mean(),
+    }
+
+
 def decide_trades(input):
     parameters = input.parameters
-    fast, slow = parameters["fast"], parameters["slow"]
-    universe = input.universe
-    pair = universe.get_pair_by_ticker(TRADING_PAIRS[0])
-    closes = universe.closes(pair)
-    if len(closes) < slow + 1:
+    pair = input.universe.get_pair_by_ticker(TRADING_PAIRS[0])
+    indicators = input.indicators
+    fast_before, slow_before = indicators.get("fast", pair, ago=1), indicators.get("slow", pair, ago=1)
+    if slow_before is None:
         return []  # warming up: not enough candles for both averages yet
+    fast_now, slow_now = indicators.get("fast", pair), indicators.get("slow", pair)
 
-    fast_now, slow_now = closes[-fast:].mean(), closes[-slow:].mean()
-    fast_before, slow_before = closes[-fast - 1 : -1].mean(), closes[-slow - 1 : -1].mean()
-    # drawn on the pair's price chart in the dashboard and the backtest report
-    input.indicators.record("fast SMA", fast_now, pair=pair, colour="#f59e0b")
-    input.indicators.record("slow SMA", slow_now, pair=pair, colour="#7c3aed")
+    # drawn on the pair's price chart in the dashboard and the backtest report: the very
+    # values the crossover below compares
+    input.plots.record("fast SMA", fast_now, pair=pair, colour="#f59e0b")
+    input.plots.record("slow SMA", slow_now, pair=pair, colour="#7c3aed")
+
     pm = input.position_manager
     position = pm.get_current_position_for_pair(pair)
-
     if position is None and fast_before <= slow_before and fast_now > slow_now:
         cash = input.state.portfolio.free_cash()
         return pm.open_1x_long(

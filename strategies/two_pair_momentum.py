@@ -1,6 +1,7 @@
 """Momentum rotation between two pairs, with stop losses checked on hourly candles.
 
-Every 4 hours: measure each pair's return over the last `lookback` candles, and hold the
+Every 4 hours: measure each pair's return over the last `lookback` candles (an indicator,
+computed once per run in `create_indicators`), and hold the
 pair with the strongest momentum if it beats `min_momentum`; otherwise hold cash. When the
 leader changes, the old position is sold this cycle and the new one bought at the next
 (a buy can only spend cash the wallet already has, not proceeds of a sell still in flight).
@@ -38,11 +39,11 @@ def create_trading_universe(input):
     return input.create_universe()
 
 
-def momentum(closes, lookback):
-    """Return over the last `lookback` candles, or None while there is too little history."""
-    if len(closes) <= lookback:
-        return None
-    return closes[-1] / closes[-lookback - 1] - 1
+def create_indicators(input):
+    """Momentum: the return over the last `lookback` candles (NaN while there is too little
+    history), computed once per run from each pair's closes."""
+    close = input.close
+    return {"momentum": close / close.shift(input.parameters["lookback"]) - 1}
 
 
 def decide_trades(input):
@@ -52,14 +53,14 @@ def decide_trades(input):
 
     scores = {}
     for pair in universe.pairs:
-        score = momentum(universe.closes(pair), parameters["lookback"])
+        score = input.indicators.get("momentum", pair)
         if score is not None:
             scores[pair.key] = (score, pair)
             # one pane below the price charts compares both pairs' momentum with the threshold
-            input.indicators.record(f"{pair.base.symbol} momentum %", score * 100, pane="Momentum %")
+            input.plots.record(f"{pair.base.symbol} momentum %", score * 100, pane="Momentum %")
     if not scores:
         return []
-    input.indicators.record("threshold %", parameters["min_momentum"] * 100, pane="Momentum %", colour="gray")
+    input.plots.record("threshold %", parameters["min_momentum"] * 100, pane="Momentum %", colour="gray")
     best_score, best_pair = max(scores.values(), key=lambda item: item[0])
     wanted = best_pair if best_score >= parameters["min_momentum"] else None
 

@@ -148,6 +148,35 @@ def test_cli_reference_is_up_to_date() -> None:
     assert path.read_text() == render(), "docs/cli-reference.md is stale: run `make docs`"
 
 
+def test_start_serves_the_webhook_before_importing_web3_or_pandas(tmp_path: Path) -> None:
+    """`/ping` answers within tenths of a second of `start`: web3 (about 1 s to import), pandas and
+    numpy come after the webhook is up, never before it."""
+    code = (
+        "import os, sys\n"
+        "import tradeexecutor.webhook.server as server\n"
+        "started = server.WebhookServer.start\n"
+        "def start(self):\n"
+        "    started(self)\n"
+        "    heavy = [m for m in ('web3', 'eth_account', 'pandas', 'numpy') if m in sys.modules]\n"
+        "    print('HEAVY', heavy, flush=True)\n"
+        "    os._exit(0)\n"
+        "server.WebhookServer.start = start\n"
+        "from tradeexecutor.cli.main import run\n"
+        "run(sys.argv[1:])\n"
+    )
+    strategy = Path(__file__).resolve().parents[1] / "strategies" / "sma_crossover.py"
+    args = ["start", "--execution-type", "uniswap_v2_hot_wallet", "--strategy-file", str(strategy)]
+    args += ["--state-file", str(tmp_path / "state.json"), "--http-port", "0"]
+    args += ["--heartbeat", "none", "--file-log-level", "none"]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr[-2000:]
+
+
 def test_version_flag_and_shell_completion() -> None:
     version = _run_cli(["version"])
     flag = _run_cli(["--version"])

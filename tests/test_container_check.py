@@ -15,6 +15,10 @@ answers; docker-compose.demo.yml, unchanged, builds the `demo` target, starts th
 devchain is healthy, sharing its volume and network, and that executor, running the real
 `start --execution-type uniswap_v2_hot_wallet`, turns healthy and answers /ping.
 
+After a code-only change (one line of tradeexecutor/ in a copy of the build context) the image
+is rebuilt: the layers that change must add up to less than 5 MB, and the dependency layer
+(the biggest) must be the very same layer, so an upgrade ships only the application.
+
 The plain image and the production service have no chain to trade on here, so they run the
 image's own webhook stack in place of `start` (tests/docker/webhook_probe.py, see
 tests/docker/compose-check.yml).
@@ -22,6 +26,7 @@ tests/docker/compose-check.yml).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -193,3 +198,63 @@ def test_container_check(check: str, tmp_path: Path) -> None:
             text=True,
         )
         assert version.stdout.strip() == "trade-executor 0.1.0 (git 0123456789ab)", version.stderr
+
+    if check == "production":  # a code-only change: only the application layer is new
+        context = tmp_path / "code-change"
+        context.mkdir()
+        for item in BUILD_CONTEXT:
+            source, target = ROOT / item, context / item
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "GIT_REVISION"))
+            else:
+                shutil.copy2(source, target)
+        with (context / "tradeexecutor/version.py").open("a") as f:
+            f.write("\n# a code-only change\n")
+        tag = "localhost/trade-executor:code-change"
+        build = subprocess.run(
+            ["podman", "build", "-q", "--pull=never", "--format", "docker", "-t", tag, str(context)],
+            env={**os.environ, **PODMAN_ENV},
+            capture_output=True,
+            text=True,
+        )
+        assert build.returncode == 0, build.stderr[-2000:]
+        before, after = layers("localhost/project:ci"), layers(tag)
+        new = {layer: size for layer, size in after.items() if layer not in before}
+        (tmp_path / "layers.txt").write_text(f"before {before}\nafter {after}\nnew {new}\n")
+        assert 0 < sum(new.values()) < 5_000_000, f"a code-only change ships {new}"
+        biggest = max(after, key=after.__getitem__)
+        assert biggest in before and after[biggest] > 100_000_000, "the dependency layer must be reused"
+
+
+# What the Dockerfile COPYs from the build context (tests/test_docker_files.py checks the COPY lines).
+BUILD_CONTEXT = [
+    "Dockerfile",
+    ".dockerignore",
+    "pyproject.toml",
+    "poetry.lock",
+    "README.md",
+    "docker",
+    "tradeexecutor",
+    "strategies",
+    "package.json",
+    "package-lock.json",
+]
+
+
+def layers(image: str) -> dict[str, int]:
+    """Layer digest (content-addressed diff id) -> size in bytes, for the image's layers.
+
+    `podman history` has the sizes, newest first, but no usable layer ids (`<missing>` for
+    most); the image's RootFS lists the diff ids, oldest first: pair the non-empty entries."""
+    env = {**os.environ, **PODMAN_ENV}
+
+    def podman(*args: str) -> str:
+        return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    history = json.loads(podman("history", "--no-trunc", "--format", "json", image))
+    sizes = [entry["size"] for entry in reversed(history) if entry["size"] > 0]
+    digests = json.loads(podman("image", "inspect", "--format", "{{json .RootFS.Layers}}", image))
+    assert len(sizes) == len(digests), (
+        f"cannot pair {len(sizes)} sized history entries with {len(digests)} layers"
+    )
+    return dict(zip(digests, sizes, strict=True))

@@ -71,10 +71,22 @@ def test_final_stage_is_the_runtime_image() -> None:
 def test_builder_uses_the_makefiles_poetry_and_the_shared_install_script() -> None:
     makefile = (ROOT / "Makefile").read_text()
     (poetry_version,) = re.findall(r"^POETRY_VERSION := (\S+)$", makefile, re.MULTILINE)
-    builder = dockerfile_stages()["builder"]
-    assert f"ARG POETRY_VERSION={poetry_version}" in builder
-    runs = " ".join(instruction(builder, "RUN"))
-    assert "docker/install.sh deps /opt/venv" in runs and "docker/install.sh app /opt/venv" in runs
+    stages = dockerfile_stages()
+    assert f"ARG POETRY_VERSION={poetry_version}" in stages["deps"]
+    assert "docker/install.sh deps /opt/venv" in " ".join(instruction(stages["deps"], "RUN"))
+    assert stages["builder"][0] == "FROM deps AS builder"
+    runs = " ".join(instruction(stages["builder"], "RUN"))
+    assert (
+        "docker/install.sh app /opt/venv" in runs and "docker/install.sh layer /opt/venv /app-layer" in runs
+    )
+
+
+def test_runtime_gets_dependencies_and_application_as_separate_layers() -> None:
+    """A code-only change rebuilds the builder stage only: the image's dependency layer stays."""
+    copies = [c for c in instruction(dockerfile_stages()["app"], "COPY") if "--from=" in c]
+    assert copies[:2] == ["--from=deps /opt/venv /opt/venv", "--from=builder /app-layer/ /"]
+    deps_copies = instruction(dockerfile_stages()["deps"], "COPY")
+    assert not [c for c in deps_copies if "tradeexecutor" in c], "the dependency layer must not see the code"
 
 
 def test_every_copied_path_exists_and_is_not_ignored() -> None:

@@ -48,3 +48,26 @@ def test_extract_env_files_anywhere_in_argv() -> None:
     assert rest == ["start", "--id", "x"]
     with pytest.raises(UserError, match="needs a path"):
         extract_env_files(["hello", "--env-file"])
+
+
+def test_values_read_as_docker_compose_reads_them_and_literally(tmp_path: Path) -> None:
+    """python-dotenv reads a file as `docker compose` does; the literal reading (docker run's) is kept
+    beside it for check-config, which refuses values the two read differently."""
+    f = tmp_path / "a.env"
+    f.write_text("\n\n# blank lines above\nDESC=My strategy #1\nQUOTED='quoted' rest\nKEY='a b'\n")
+    entries = {e.name: e for e in parse_env_file(f)}
+    assert (entries["DESC"].value, entries["DESC"].literal, entries["DESC"].line) == (
+        "My strategy",
+        "My strategy #1",
+        4,
+    )
+    assert entries["QUOTED"].value == entries["QUOTED"].literal == "'quoted' rest"
+    assert entries["KEY"].value == entries["KEY"].literal == "a b"
+
+
+@pytest.mark.parametrize(("text", "line"), [("A=1\n\n\nNAME_ONLY\n", 4), ("\n\n=x\n", 3)])
+def test_malformed_line_number_counts_blank_lines(tmp_path: Path, text: str, line: int) -> None:
+    f = tmp_path / "bad.env"
+    f.write_text(text)
+    with pytest.raises(EnvFileError, match=rf"{f}:{line}: expected NAME=value"):
+        parse_env_file(f)

@@ -163,3 +163,39 @@ def test_failover_never_lands_on_a_node_of_another_chain(devchain, caplog) -> No
         good.status = None  # back: it is used again, the wrong node still not
         assert web3.eth.block_number > 0
         assert web3.provider.current_host == redact_url(good.url)
+
+
+def test_batch_answered_out_of_order_comes_back_in_request_order() -> None:
+    """JSON-RPC 2.0 lets a node answer a batch in any order: each result goes to its own call."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from web3 import Web3
+
+    from tradeexecutor.ethereum.batch import batch_rpc
+
+    class Reversed(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            calls = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps(
+                [{"jsonrpc": "2.0", "id": c["id"], "result": c["params"][0]} for c in reversed(calls)]
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Reversed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        web3 = Web3(FailoverHTTPProvider([f"http://127.0.0.1:{server.server_port}"], retries=1))
+        results = batch_rpc(web3, [("eth_getBlockByNumber", [hex(n), False]) for n in range(5)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert results == [hex(n) for n in range(5)]

@@ -1,8 +1,10 @@
 """The image's install steps (docker/install.sh, run by the Dockerfile) in a fresh venv.
 
-Proves without a container engine what the builder stage produces: exactly poetry.lock's
-main-group versions and nothing from the dev group, the package installed as a wheel (not
-from the source tree), and `trade-executor hello` / `version` working with a baked revision.
+Proves without a container engine what the deps and builder stages produce: exactly
+poetry.lock's main-group versions and nothing from the dev group, no pip and no stray
+top-level `docs` package, the package installed as a wheel (not from the source tree),
+`trade-executor hello` / `version` working with a baked revision, and an application layer
+holding the package, its metadata and the command, nothing of the dependencies.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def test_install_script_builds_the_locked_runtime(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "GIT_REVISION")}
     env |= {"POETRY": str(POETRY), "PYTHON": sys.executable}
-    for step in (["deps", str(venv)], ["app", str(venv), "cafe0123beef"]):
+    layer = tmp_path / "app-layer"
+    for step in (["deps", str(venv)], ["app", str(venv), "cafe0123beef"], ["layer", str(venv), str(layer)]):
         result = subprocess.run(
             ["sh", "docker/install.sh", *step], cwd=context, env=env, capture_output=True, text=True
         )
@@ -75,7 +78,10 @@ def test_install_script_builds_the_locked_runtime(tmp_path: Path) -> None:
     )
     installed = {normalise(k): v for k, v in json.loads(listing.stdout).items()}
     installed.pop("trade-executor")
-    installed.pop("pip")  # the venv's own installer (setuptools is locked: pyramid needs it)
+    assert "pip" not in installed, "nothing installs at run time: no pip in the runtime venv"
+    # setuptools stays: it is locked, because pyramid 2.1 imports pkg_resources
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    assert not (site / "docs").exists(), "a stray top-level docs package (eth-abi, hexbytes wheels)"
     main, dev = locked("main"), locked("dev")
     not_locked = {n: v for n, v in installed.items() if n not in main}
     assert not_locked == {}, f"installed but not in the lock's main group: {not_locked}"
@@ -92,3 +98,19 @@ def test_install_script_builds_the_locked_runtime(tmp_path: Path) -> None:
     version = subprocess.run([cli, "version"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert version.stdout.strip() == "trade-executor 0.1.0 (git cafe0123beef)"
     assert not (context / "tradeexecutor/GIT_REVISION").exists(), "the revision went into the source tree"
+
+    # the application layer: the package (with the baked revision), its metadata, the command
+    shipped = {str(p.relative_to(layer)) for p in layer.rglob("*") if p.is_file()}
+    site_in_layer = str(site.relative_to("/"))
+    assert f"{site_in_layer}/tradeexecutor/GIT_REVISION" in shipped
+    assert f"{site_in_layer}/tradeexecutor/cli/main.py" in shipped
+    assert f"{str(venv.relative_to('/'))}/bin/trade-executor" in shipped
+    outside = {
+        p
+        for p in shipped
+        if not p.startswith((f"{site_in_layer}/tradeexecutor/", f"{site_in_layer}/trade_executor-"))
+    }
+    assert outside == {f"{str(venv.relative_to('/'))}/bin/trade-executor"}, outside
+    assert sum((layer / p).stat().st_size for p in shipped) < 5_000_000, (
+        "the application layer must stay small"
+    )

@@ -105,14 +105,16 @@ def test_events_reach_every_channel(discord: RecordingHttpServer, tmp_path: Path
         "/main",
     ]  # a cycle with a failed trade is an error too
     assert contents[0].startswith("🟢 **SMA demo** (sma) started") and "9.9.9" in contents[0]
-    assert "cycle 1: 2 trades, 1 failed" in contents[1]
+    assert "cycle 1: 1 trade executed, 1 failed" in contents[1]
     assert (
         f"• BUY 0.25 WETH-USDC at 2,001.5 (value 500.38) [0x5e5e5e5e…](<https://bscscan.com/tx/{TX}>)"
         in contents[1]
     )
     assert "• SELL 10 DEV-USDC ❌ FAILED: reverted" in contents[1]
     assert "Equity 10,250.75, cash 9,750.4, 1 open position" in contents[1]
-    assert "stop loss / take profit: 1 trade" in contents[2] and "• BUY 0.25 WETH-USDC" in contents[2]
+    assert (
+        "stop loss / take profit: 1 trade executed" in contents[2] and "• BUY 0.25 WETH-USDC" in contents[2]
+    )
     assert "failed in cycle 2: RuntimeError: node returned 502" in contents[3] and "halted" in contents[3]
     assert contents[4].startswith("⏹️ **SMA demo** (sma) stopped")
 

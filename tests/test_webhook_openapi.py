@@ -154,3 +154,61 @@ def test_status_shows_the_last_audit(server: WebhookServer) -> None:
     assert audit["drift"] == [
         {"asset": "WETH", "amount": "0.000000000000000005", "reason": "audit at block 123: within tolerance"}
     ]
+
+
+def test_schemathesis_finds_no_disagreement_between_the_server_and_its_document(
+    server: WebhookServer, tmp_path
+) -> None:
+    """Schemathesis (a dev dependency) fuzzes every route of the real server from /openapi.json:
+    schema-valid and invalid queries, unknown parameters, methods the document does not list
+    (TRACE once answered 404, not 405), and every answer against its declared schema."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    st = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    assert st is not None, "schemathesis is a dev dependency: run make deps"
+    # a healthy executor: /health's 503 is documented, but any 5xx counts as a server error
+    server.context.run_state.cycle_completed(3, duration=1.0)
+    result = subprocess.run(
+        [
+            st,
+            "run",
+            f"{server.url}/openapi.json",
+            "--header",
+            f"Authorization:{AUTH['Authorization']}",
+            "--checks",
+            "all",
+            "--max-examples",
+            "25",
+            "--seed",
+            "20",
+            "--generation-database",
+            "none",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
+
+
+def test_unknown_query_parameters_and_other_methods_are_refused(server: WebhookServer) -> None:
+    answer = get(server.port, "/trades?limt=5", AUTH)
+    assert answer.status == 400
+    assert answer.json()["error"] == "unknown query parameter 'limt': /trades takes limit, offset, order"
+    assert get(server.port, "/status?verbose=1", AUTH).json()["error"] == (
+        "unknown query parameter 'verbose': /status takes no query parameters"
+    )
+    assert get(server.port, "/trades?limit=5&order=desc", AUTH).status == 200
+    # credentials are checked first: an anonymous caller learns nothing about parameters
+    assert get(server.port, "/trades?limt=5").status == 401
+    for method in ("TRACE", "POST", "DELETE", "PUT"):
+        answer = get(server.port, "/status", AUTH, method=method)
+        assert answer.status == 405 and answer.headers["Allow"] == "GET, HEAD", method
+        assert answer.json() == {"error": f"method {method} not allowed", "status": 405, "path": "/status"}
+    assert get(server.port, "/nowhere", AUTH, method="TRACE").status == 404

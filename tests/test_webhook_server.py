@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import socket
 import sys
 import threading
@@ -112,8 +113,10 @@ def test_metadata(server: WebhookServer) -> None:
     doc = get(server.port, "/metadata").json()
     assert doc["name"] == "SMA demo" and doc["icon_url"] == "https://example.com/i.png"
     assert doc["summary"] == {
+        "currency": None,
         "total_equity": "10000.123456789",
         "cash": "500",
+        "profit": None,
         "open_positions": 3,
         "frozen_positions": 0,
     }
@@ -192,11 +195,14 @@ def test_source_and_metrics(server: WebhookServer) -> None:
     assert int(count.split()[1]) >= 4
 
 
-def test_unknown_path_and_method_are_json_404(server: WebhookServer) -> None:
-    for method, path in (("GET", "/nope"), ("POST", "/status"), ("GET", "/status/extra")):
+def test_unknown_path_is_json_404_and_unknown_method_json_405(server: WebhookServer) -> None:
+    for method, path in (("GET", "/nope"), ("POST", "/nope"), ("GET", "/status/extra")):
         answer = get(server.port, path, method=method)
         assert answer.status == 404 and answer.content_type == "application/json"
         assert answer.json()["error"] == "not found"
+    answer = get(server.port, "/status", method="POST")
+    assert answer.status == 405 and answer.content_type == "application/json"
+    assert answer.headers["Allow"] == "GET, HEAD"
 
 
 def test_head_request(server: WebhookServer) -> None:
@@ -326,3 +332,38 @@ def test_a_failing_view_answers_json_500_and_logs_it(caplog) -> None:
     finally:
         s.stop()
     assert any("webhook request /logs failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_pipelined_requests_mixing_inline_and_pool_routes_are_answered_in_order(
+    server: WebhookServer,
+) -> None:
+    """/status and /trades are served by the loop thread itself, /state and /logs by the worker
+    pool: one connection sending them back to back gets every answer, in order."""
+    paths = ["/status", "/state", "/trades?limit=2", "/logs", "/ping", "/state", "/metadata"]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in paths))
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    answers = []  # (status line, body), read by Content-Length
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        answers.append((head.split(b"\r\n")[0], rest[:length]))
+        received = rest[length:]
+    assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * (len(paths) + 1)
+    bodies = [body for _, body in answers]
+    assert b'"last_refreshed_at"' in bodies[0]
+    assert bodies[1] == bodies[5] == STATE_BYTES
+    assert bodies[2].startswith(b'{"total":250,"offset":0,"limit":2,"order":"asc","trades":[{"trade_id":1')
+    assert bodies[3].startswith(b'{"records":')
+    assert bodies[4] == bodies[7] == b'{"ping":"pong"}'  # the connection closed after the last
+    assert bodies[6].startswith(b'{"id":"sma"')
+
+
+def test_a_malformed_request_gets_waitress_400_and_the_server_keeps_serving(server: WebhookServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.0 400 Bad Request")
+    assert get(server.port, "/status").status == 200

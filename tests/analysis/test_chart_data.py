@@ -64,10 +64,10 @@ def test_thinning_keeps_the_first_candle_and_picks_a_standard_width() -> None:
 
 def test_frames_from_a_state_and_a_layout_that_draws_without_candles() -> None:
     state = funded_state()
-    state.indicators.record(T0 + hours(1), "sma", 2000.0, pair=WETH_USDC.key, ticker="WETH-USDC")
-    state.indicators.record(T0 + hours(2), "sma", 2010.0, pair=WETH_USDC.key, ticker="WETH-USDC")
-    state.indicators.record(T0 + hours(2), "rsi", 55.0, pane="RSI")
-    frame = chart_data.indicators_frame(state, start=T0 + hours(1.5))
+    state.plots.record(T0 + hours(1), "sma", 2000.0, pair=WETH_USDC.key, ticker="WETH-USDC")
+    state.plots.record(T0 + hours(2), "sma", 2010.0, pair=WETH_USDC.key, ticker="WETH-USDC")
+    state.plots.record(T0 + hours(2), "rsi", 55.0, pane="RSI")
+    frame = chart_data.plots_frame(state, start=T0 + hours(1.5))
     assert frame[["series", "value"]].values.tolist() == [["sma", 2010.0], ["rsi", 55.0]]
     assert str(frame["at"].dtype) == "datetime64[ns, UTC]"
     assert chart_data.fills_frame(state).empty and chart_data.levels_frame(state).empty
@@ -78,14 +78,14 @@ def test_frames_from_a_state_and_a_layout_that_draws_without_candles() -> None:
             PairFrames(
                 "WETH-USDC",
                 pd.DataFrame(columns=["open", "high", "low", "close"]),
-                indicators=frame[frame["pair"] != ""],
+                plots=frame[frame["pair"] != ""],
             )
         ],
         panes=frame[frame["pane"] != ""],
         equity=equity,
     )
     names = {m.name for m in layout.select({"type": object}) if getattr(m, "name", None)}
-    assert {"indicator:WETH-USDC:sma", "indicator:pane:RSI:rsi", "equity", "drawdown"} <= names
+    assert {"plot:WETH-USDC:sma", "plot:pane:RSI:rsi", "equity", "drawdown"} <= names
 
 
 def test_published_candles_are_cropped_to_the_window() -> None:

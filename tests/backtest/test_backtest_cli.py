@@ -55,19 +55,24 @@ def test_backtest_end_to_end_on_a_synthetic_market(tmp_path: Path) -> None:
     state = read_state_file(state_file)
     closed = state.portfolio.closed_positions
     assert len(closed) > 0, "a day of 1-minute crossovers trades"
-    assert rows["Total trades done"] == str(len(closed))
+    assert rows["Round trips"] == str(sum(1 for p in closed.values() if p.has_executed_trades()))
+    filled = [t for p in state.portfolio.all_positions() for t in p.trades.values() if t.is_success]
+    assert rows["Trades executed"] == str(len(filled))
+    assert rows["Sharpe"] == "n/a (needs ≥ 30 days)"
     assert rows["Trading period length"] == "1 day"
     assert rows["Value at end"] == f"${state.portfolio.total_equity():,.2f}"
     assert state.cycle.completed_count == 24 * 60
 
     html = report.read_text()
     # the dashboard's charts (drawn in a browser by tests/dashboard/test_browser_pages.py)
-    for name in ("candles:WETH-USDC", "indicator:WETH-USDC:fast SMA", "buys:WETH-USDC", "equity", "drawdown"):
+    for name in ("candles:WETH-USDC", "plot:WETH-USDC:fast SMA", "buys:WETH-USDC", "equity", "drawdown"):
         assert f'"name":"{name}"' in html, name
     assert not re.search(r"<script[^>]*\bsrc=|<link|<img|<iframe", html), "the report must load nothing"
 
 
 def test_backtest_json_prints_the_summary_figures_as_numbers(tmp_path: Path) -> None:
+    """The summary's own figures: trades are filled swaps, round trips closed positions, and a
+    run of 35 days (past the 30 the annualised figures need) has all of them."""
     import json
 
     from tradeexecutor.analysis.summary import calculate_summary
@@ -77,7 +82,8 @@ def test_backtest_json_prints_the_summary_figures_as_numbers(tmp_path: Path) -> 
         "backtest",
         f"--strategy-file={SMA}",
         "--backtest-start=2024-01-01",
-        "--backtest-end=2024-01-01T12:00",
+        "--backtest-end=2024-02-05",
+        "--backtest-candle-time-frame-override=1h",
         "--synthetic-data",
         f"--state-file={state_file}",
     ]
@@ -86,23 +92,39 @@ def test_backtest_json_prints_the_summary_figures_as_numbers(tmp_path: Path) -> 
     document = json.loads(result.stdout, parse_float=Decimal)  # one JSON object and nothing else
     state = read_state_file(state_file)
     summary = calculate_summary(state)
-    assert document["total_trades"] == summary.total_trades == len(state.portfolio.closed_positions) > 0
-    assert document["cycles"] == 12 * 60 and document["period_days"] == Decimal("0.5")
+    filled = [t for t in state.portfolio.all_trades() if t.is_success]
+    assert document["total_trades"] == summary.total_trades == len(filled)
+    assert document["round_trips"] == summary.round_trips == len(state.portfolio.closed_positions) > 0
+    assert document["total_trades"] >= 2 * document["round_trips"]  # a round trip is a buy and a sell
+    assert document["cycles"] == 35 * 24 and document["period_days"] == Decimal("35")
     assert document["value_at_end"] == state.portfolio.total_equity().quantize(Decimal("0.000001"))
-    assert float(document["return_pct"]) == pytest.approx(float(summary.return_pct) * 100, abs=1e-6)
+    assert float(document["return_pct"]) == pytest.approx(summary.return_pct * 100, abs=1e-6)
+    assert summary.annualised_return_pct is not None and summary.sharpe is not None
     assert float(document["annualised_return_pct"]) == pytest.approx(
-        float(summary.annualised_return_pct) * 100, abs=1e-6
+        summary.annualised_return_pct * 100, abs=1e-6
     )
     assert float(document["max_drawdown_pct"]) == pytest.approx(-summary.max_drawdown * 100, abs=1e-6)
     assert float(document["sharpe"]) == pytest.approx(summary.sharpe, abs=1e-6)
+    assert (document["sortino"] is None) == (summary.sortino is None)
     assert (
-        document["won_trades"] + document["lost_trades"] + document["zero_profit_trades"]
-        == document["total_trades"]
+        document["won_round_trips"] + document["lost_round_trips"] + document["zero_profit_round_trips"]
+        == document["round_trips"]
+    )
+    assert float(document["round_trip_win_pct"]) == pytest.approx(
+        document["won_round_trips"] / document["round_trips"] * 100, abs=1e-6
     )
     assert document["start"] == "2024-01-01T00:00:00Z" and document["state_file"] == str(state_file)
     # the same run as a table: the same numbers
     table = dict(re.split(r"\s{2,}", line.strip()) for line in cli(args).stdout.splitlines())
-    assert table["Total trades done"] == str(document["total_trades"])
+    assert table["Trades executed"] == str(document["total_trades"])
+    assert table["Round trips"] == str(document["round_trips"])
+
+    # a run shorter than 30 days: the annualised figures are null, not noise
+    short = cli([*args[:3], "--backtest-end=2024-01-01T12:00", *args[4:], "--json"])
+    assert short.returncode == 0, short.stderr
+    brief = json.loads(short.stdout)
+    assert brief["annualised_return_pct"] is None and brief["sharpe"] is None and brief["sortino"] is None
+    assert brief["return_pct"] is not None
 
 
 def test_start_with_backtest_execution_type_is_the_same_run(tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def backtest(tmp_path: Path):
     strategy, candles = hand_files(tmp_path)
     module = load_strategy_module(strategy)
     data = file_market(candles, chain_id=31337, start=START, end=END)
-    bt = prepare_backtest(module, data, BacktestConfig(start=START, end=END))
+    # statistics every cycle (a backtest records one point a day unless told otherwise)
+    bt = prepare_backtest(module, data, BacktestConfig(start=START, end=END, statistics_every=None))
     bt.run()
     return bt
 
@@ -104,35 +105,59 @@ def test_statistics_cover_every_cycle_and_the_end(backtest) -> None:
     assert points[-1].total_equity == Decimal("9778.87745")
 
 
+def test_statistics_are_recorded_once_a_day_by_default(tmp_path: Path) -> None:
+    strategy, candles = hand_files(tmp_path)
+    data = file_market(candles, chain_id=31337, start=START, end=END)
+    bt = prepare_backtest(load_strategy_module(strategy), data, BacktestConfig(start=START, end=END))
+    state = bt.run()
+    # the first cycle of the day, then the end; the trades are the same
+    assert [p.at for p in state.stats.portfolio] == [hours(0), hours(10)]
+    assert state.stats.portfolio[-1].total_equity == Decimal("9778.87745")
+    assert len(list(state.portfolio.all_trades())) == 6
+
+
+def test_the_daily_schedule_takes_the_first_cycle_of_each_utc_day() -> None:
+    from datetime import datetime
+
+    from tradeexecutor.backtest.engine import statistics_schedule
+
+    cycles = [datetime(2024, 1, 1, 22, tzinfo=START.tzinfo) + timedelta(hours=n) for n in range(52)]
+    due = [c for c, d in zip(cycles, statistics_schedule(cycles, timedelta(days=1)), strict=True) if d]
+    assert due == [cycles[0], hours(24), hours(48), hours(72)]
+    assert statistics_schedule(cycles, None) == [True] * 52
+
+
 def test_summary_values_for_the_hand_checked_case(backtest) -> None:
     summary = calculate_summary(backtest.state, start=START, end=END)
     rows = dict(summary_rows(summary))
     assert rows == {
         "Trading period length": "10 hours",
         "Return %": "-2.21%",
-        "Annualised return %": "-1937.03%",  # -2.2112255 % x 8,760 h / 10 h
+        "Annualised return %": "n/a (needs ≥ 30 days)",  # was -1937.03 %, extrapolated from 10 hours
         "Cash at start": "$10,000.00",
         "Value at end": "$9,778.88",
-        "Trade win percent": "33.33%",
-        "Total trades done": "3",
-        "Won trades": "1",
-        "Lost trades": "2",
+        "Trades executed": "6",
+        "Round trips": "3",
+        "Round trip win percent": "33.33%",
+        "Won round trips": "1",
+        "Lost round trips": "2",
+        "Zero profit round trips": "0",
         "Stop losses triggered": "2",
-        "Stop loss % of all": "66.67%",
+        "Stop loss % of round trips": "66.67%",
         "Stop loss % of lost": "100.00%",
-        "Zero profit trades": "0",
         "Positions open at the end": "0",
         "Realised profit and loss": "$-221.12",
         "Portfolio unrealised value": "$0.00",
         "Cash left at the end": "$9,778.88",
-        "Average winning trade profit %": "4.37%",
-        "Average losing trade loss %": "-7.46%",  # (-9.6355 % - 5.285 %) / 2
-        "Biggest winning trade %": "4.37%",
-        "Biggest losing trade %": "-9.64%",
-        "Average duration of winning trades": "2 hours",
-        "Average duration of losing trades": "2 hours",
+        "Average winning round trip profit %": "4.37%",
+        "Average losing round trip loss %": "-7.46%",  # (-9.6355 % - 5.285 %) / 2
+        "Biggest winning round trip %": "4.37%",
+        "Biggest losing round trip %": "-9.64%",
+        "Average duration of winning round trips": "2 hours",
+        "Average duration of losing round trips": "2 hours",
         "Max drawdown": "-2.77%",
-        "Sharpe": rows["Sharpe"],  # formula checked in test_summary.py
+        "Sharpe": "n/a (needs ≥ 30 days)",
+        "Sortino": "n/a (needs ≥ 30 days)",
     }
     assert summary.realised_profit == Decimal("-221.12255")
     assert abs(summary.max_drawdown - (1 - 9778.87745 / 10057.04945)) < 1e-12

@@ -136,12 +136,12 @@ def run_scenario(tmp_dir: Path) -> Scenario:
 
         def decide(ts: datetime.datetime, pm: Any) -> list:
             cycle = state.cycle.completed_count + 1
-            # what a strategy's input.indicators.record() stores: a line on WETH's chart, a pane
+            # what a strategy's input.plots.record() stores: a line on WETH's chart, a pane
             mid = float(models.pricing.get_mid_price(ts, weth))
-            state.indicators.record(
+            state.plots.record(
                 ts, "mid x 0.99", mid * 0.99, pair=weth.key, ticker=weth.ticker, colour="#e377c2"
             )
-            state.indicators.record(ts, "cycle", cycle, pane="Cycle number", colour="#7c3aed")
+            state.plots.record(ts, "cycle", cycle, pane="Cycle number", colour="#7c3aed")
             position = pm.get_current_position_for_pair
             if cycle == 1:
                 return pm.open_1x_long(weth, 2_000) + pm.open_1x_long(dev, 600)

@@ -62,9 +62,7 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
-def test_strategy_page_draws_candles_fills_indicators_levels_and_equity(
-    public_server, browser, scenario
-) -> None:
+def test_strategy_page_draws_candles_fills_plots_levels_and_equity(public_server, browser, scenario) -> None:
     from tradeexecutor.analysis.charts import BUY_COLOUR, DOWN_COLOUR, UP_COLOUR
 
     page = browser.new_page()
@@ -103,12 +101,12 @@ def test_strategy_page_draws_candles_fills_indicators_levels_and_equity(
         expected_radius = max(3.0, 16 * math.sqrt(quantity / max(quantities)))
         assert math.isclose(drawn[trade.trade_id], expected_radius, rel_tol=1e-9)
 
-    # the strategy's indicator line on WETH's chart and its own pane
-    [line_series] = state.indicators.for_pair(weth[0].pair.key)
-    line = charts["indicator:WETH-USDC:mid x 0.99"]
-    assert line["value"] == [v for _, v in line_series.points(state.indicators.times)]
+    # the strategy's plot line on WETH's chart and its own pane
+    [line_series] = state.plots.for_pair(weth[0].pair.key)
+    line = charts["plot:WETH-USDC:mid x 0.99"]
+    assert line["value"] == [v for _, v in line_series.points(state.plots.times)]
     assert len(line["t"]) == state.cycle.completed_count == 8
-    assert charts["indicator:pane:Cycle number:cycle"]["value"] == [float(n) for n in range(1, 9)]
+    assert charts["plot:pane:Cycle number:cycle"]["value"] == [float(n) for n in range(1, 9)]
 
     # stop loss and take profit of the open WETH position
     [open_weth] = [p for p in state.portfolio.open_positions.values() if p.pair.ticker == "WETH-USDC"]
@@ -128,7 +126,7 @@ def test_strategy_page_draws_candles_fills_indicators_levels_and_equity(
     assert page.evaluate("document.querySelectorAll('#open-positions tbody tr').length") == len(
         state.portfolio.open_positions
     )
-    # drawn, not only sent: the screenshot has the candles' and the indicator's colours
+    # drawn, not only sent: the screenshot has the candles' and the plot's colours
     shot = page.screenshot(screenshot_dir() / "strategy.png")
     for colour in (UP_COLOUR, DOWN_COLOUR, BUY_COLOUR, "#e377c2", "#7c3aed"):
         assert colour_pixels(shot, hex_rgb(colour)) > 20, f"nothing drawn in {colour}"
@@ -162,7 +160,7 @@ def test_time_window_toggles_and_iso_range(public_server, browser, scenario) -> 
     )
     assert drawn == [t.trade_id for t in trades if start <= t.executed_at <= end]
     assert len(drawn) < len(trades)
-    # candles overlapping the window only, and the indicator's points inside it
+    # candles overlapping the window only, and the plot's points inside it
     candles = [
         c for c in scenario.price_series["WETH-USDC"] if c[1] >= start and c[0] <= end.replace(microsecond=0)
     ]
@@ -231,6 +229,7 @@ def test_backtest_report_draws_the_same_charts_offline(browser, tmp_path) -> Non
     from pathlib import Path
 
     from tradeexecutor.analysis.charts import DOWN_COLOUR, UP_COLOUR
+    from tradeexecutor.analysis.summary import equity_curve
     from tradeexecutor.backtest.run import BacktestOptions, run_backtest_from_options
 
     report = tmp_path / "report.html"
@@ -257,14 +256,17 @@ def test_backtest_report_draws_the_same_charts_offline(browser, tmp_path) -> Non
     first = outcome.universe.all_candles("WETH-USDC").iloc[:5]
     assert candles["open"][0] == first["open"].iloc[0] and candles["close"][0] == first["close"].iloc[-1]
     assert "WETH-USDC · 5m candles (thinned from 1m)" in charts["titles"]
-    fast = charts["indicator:WETH-USDC:fast SMA"]
-    [series] = [s for s in state.indicators.series.values() if s.name == "fast SMA"]
-    assert fast["value"] == [v for _, v in series.points(state.indicators.times)]
+    fast = charts["plot:WETH-USDC:fast SMA"]
+    [series] = [s for s in state.plots.series.values() if s.name == "fast SMA"]
+    assert fast["value"] == [v for _, v in series.points(state.plots.times)]
     fills = [t for t in state.portfolio.all_trades() if t.is_success]
     drawn = charts["buys:WETH-USDC"]["trade_id"] + charts.get("sells:WETH-USDC", {"trade_id": []})["trade_id"]
     drawn += charts.get("stops:WETH-USDC", {"trade_id": []})["trade_id"]
     assert sorted(drawn) == sorted(t.trade_id for t in fills)
-    assert len(charts["equity"]["equity"]) == len(charts["equity"]["buy_and_hold"]) > 3 * 24 * 60
+    # every statistics point (a backtest records one a day, and one at the end) with its benchmark
+    equity = [float(v) for _, v in equity_curve(state)]
+    assert charts["equity"]["equity"] == pytest.approx(equity, rel=1e-12)
+    assert len(charts["equity"]["buy_and_hold"]) == len(equity) >= 4
     shot = page.screenshot(screenshot_dir() / "backtest-report.png")
     for colour in (UP_COLOUR, DOWN_COLOUR, "#f59e0b", "#7c3aed"):  # candles and the two SMAs
         assert colour_pixels(shot, hex_rgb(colour)) > 20, f"nothing drawn in {colour}"

@@ -40,6 +40,11 @@ def test_window_toggles_and_iso_times() -> None:
         ({"start": "May 1"}, "start='May 1' is not an ISO 8601 time"),
         ({"end": ""}, "end is empty"),
         ({"start": "2024-05-02", "end": "2024-05-01"}, "must be before end"),
+        ({"start": "2024-05-01", "end": "2024-05-01"}, "must be before end"),
+        ({"start": "2024-13-45"}, "start='2024-13-45' is not an ISO 8601 time"),
+        ({"start": "9999-12-31T23:59:59-14:00"}, "is out of range"),
+        ({"start": "0001-01-01T00:00:00+14:00"}, "is out of range"),
+        ({"end": "0001-01-01", "window": "7d"}, "leaves no room for the 7d window"),
     ]:
         with pytest.raises(BadQuery, match=message.replace("(", r"\(").replace(")", r"\)")):
             parse_window(params, NOW)
@@ -204,6 +209,57 @@ def test_without_dashboards_the_webhook_serves_only_its_api() -> None:
     server.start()
     try:
         assert get(server.port, "/").status == 404 and get(server.port, "/status").status == 200
+    finally:
+        server.stop()
+
+
+def test_fund_page_counts_trades_and_round_trips_one_way(scenario) -> None:
+    """A "trade" is a filled swap and a "round trip" a closed position, on every line of /fund
+    (it once showed "Trades executed 1" beside "Total trades done 0")."""
+    import re
+
+    from tests.dashboard.conftest import published_run_state, serve
+    from tradeexecutor.dashboard.config import DashboardConfig
+
+    state = scenario.state
+    filled = sum(1 for t in state.portfolio.all_trades() if t.is_success)
+    trips = sum(1 for p in state.portfolio.closed_positions.values() if p.has_executed_trades())
+    server = serve(published_run_state(scenario), DashboardConfig())
+    try:
+        html = get(server.port, "/fund?window=all").body.decode()
+    finally:
+        server.stop()
+    summary = dict(re.findall(r'<tr><th>([^<]+)</th><td class="num">([^<]*)</td></tr>', html))
+    assert re.search(rf'data-row="Trades executed">{filled}<', html)
+    assert summary["Trades executed"] == str(filled) and summary["Round trips"] == str(trips)
+    assert filled > trips > 0
+    assert "Total trades done" not in html
+    # a run 8 hours long: nothing annualised
+    assert summary["Sharpe"] == summary["Annualised return %"] == "n/a (needs ≥ 30 days)"
+    # the process's cycle count is not the strategy's cycle number
+    assert "Cycles this run" in html and "cycle #8 of the strategy" in html
+
+
+def test_bad_start_and_end_answer_400_with_one_sentence_on_every_page() -> None:
+    """Over real HTTP: malformed, reversed and out-of-range times never reach a 500."""
+    from urllib.parse import quote
+
+    from tests.dashboard.conftest import serve
+    from tradeexecutor.dashboard.config import DashboardConfig
+    from tradeexecutor.execution.run_state import RunState, StrategyMetadata
+
+    server = serve(RunState(StrategyMetadata("x", "X")), DashboardConfig())
+    try:
+        for query, sentence in [
+            ("start=2024-13-45", "start=&#39;2024-13-45&#39; is not an ISO 8601 time"),
+            ("start=2024-06-01&end=2024-05-01", "must be before end"),
+            ("start=" + quote("9999-12-31T23:59:59-14:00"), "is out of range"),
+            ("end=0001-01-01&window=7d", "leaves no room for the 7d window"),
+        ]:
+            for page in ("/", "/fund", "/ledger"):
+                answer = get(server.port, f"{page}?{query}")
+                assert answer.status == 400, (page, query)
+                assert sentence in answer.body.decode(), (page, query)
     finally:
         server.stop()
 

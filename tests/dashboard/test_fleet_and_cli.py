@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,19 @@ def executors():
         StrategyMetadata("alpha", "Alpha <momentum>", icon_url="javascript:alert(1)"), version="1"
     )
     running.cycle_completed(
-        12, duration=1.0, trades_succeeded=3, summary=PortfolioSummary(total_equity=12345.678)
+        12,
+        duration=1.0,
+        trades_succeeded=3,
+        summary=PortfolioSummary(
+            total_equity=Decimal("12345.678"), currency="USDC", profit=Decimal("345.678")
+        ),
     )
     halted = RunState(StrategyMetadata("beta", "Beta mean reversion"), version="1")
-    halted.cycle_completed(4, duration=1.0)
+    halted.cycle_completed(
+        4,
+        duration=1.0,
+        summary=PortfolioSummary(total_equity=Decimal("1000"), currency="USDC", profit=Decimal("-50.5")),
+    )
     halted.cycle_failed(RuntimeError("RPC node refused the transaction"), cycle=5, halt=True)
     servers = [WebhookServer(WebhookConfig(port=0), s) for s in (running, halted)]
     for s in servers:
@@ -105,9 +115,15 @@ def test_fleet_dashboard_lists_executors_and_marks_unreachable_ones(executors, t
         )
         by_id = {r[0]: r[1:] for r in rows}
         assert by_id["alpha"][0].startswith("Alpha <momentum>") and by_id["alpha"][1] == "Running"
-        assert by_id["alpha"][2] == "12,345.68" and "#12" in by_id["alpha"][3]
-        assert by_id["beta"][1] == "Stopped" and "RPC node refused" in by_id["beta"][4]
-        assert by_id["gamma"][1] == "Unreachable" and "refused" in by_id["gamma"][4].lower()
+        assert by_id["alpha"][2] == "12,345.68 USDC" and by_id["alpha"][3] == "+345.68 USDC"
+        assert "#12" in by_id["alpha"][4]
+        assert by_id["beta"][1] == "Stopped" and "RPC node refused" in by_id["beta"][5]
+        assert by_id["beta"][3] == "-50.50 USDC"
+        assert by_id["gamma"][1] == "Unreachable" and "refused" in by_id["gamma"][5].lower()
+        total = page.evaluate(
+            "Array.from(document.querySelectorAll('#fleet tfoot tr td')).map(c => c.innerText.trim())"
+        )
+        assert total[1:3] == ["13,345.68 USDC", "+295.18 USDC"]  # gamma did not report
         assert (
             page.evaluate("document.querySelectorAll('#fleet img').length") == 0
         )  # javascript: icon dropped
@@ -207,3 +223,32 @@ def test_fleet_reads_executors_behind_basic_auth_with_credentials_from_the_envir
         server.stop()
     with pytest.raises(Exception, match="set DELTA_WEBHOOK_AUTH=user:password"):
         parse_strategies(listed, "strategies.json", {})
+
+
+def test_fleet_rows_carry_currency_and_profit_and_total_per_currency(executors) -> None:
+    """Over real HTTP from real webhooks, without a browser: amounts only add up within a currency."""
+    from tradeexecutor.dashboard.fleet import FleetEntry, FleetPoller, FleetRow, fleet_totals
+
+    entries = [FleetEntry("alpha", "Alpha", executors[0].url), FleetEntry("beta", "Beta", executors[1].url)]
+    poller = FleetPoller(entries, timeout=5)
+    try:
+        alpha, beta = poller.rows()
+    finally:
+        poller.close()
+    assert (alpha.currency, alpha.total_equity, alpha.profit) == (
+        "USDC",
+        Decimal("12345.678"),
+        Decimal("345.678"),
+    )
+    assert (beta.currency, beta.profit) == ("USDC", Decimal("-50.5"))
+    euro = FleetRow(
+        "e", "E", "http://e/", None, "running", "Running", Decimal(7), None, None, "", "EURC", Decimal(1)
+    )
+    old = FleetRow(
+        "o", "O", "http://o/", None, "running", "Running", Decimal(9), None, None, ""
+    )  # no currency
+    totals = fleet_totals([alpha, beta, euro, old])
+    assert [(t.currency, t.total_equity, t.profit, t.executors) for t in totals] == [
+        ("USDC", Decimal("13345.678"), Decimal("295.178"), 2),
+        ("EURC", Decimal(7), Decimal(1), 1),
+    ]

@@ -71,9 +71,17 @@ def login_form(port: int) -> tuple[str, str]:
     return cookie, token
 
 
-def post_login(port: int, fields: dict[str, str], cookie: str | None) -> tuple[int, dict, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+def post_login(
+    port: int,
+    fields: dict[str, str],
+    cookie: str | None,
+    *,
+    source: str = "127.0.0.1",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict, bytes]:
+    """POST /login over a real connection from `source` (any 127.x.y.z address is this machine)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
     if cookie:
         headers["Cookie"] = f"te_csrf={cookie}"
     conn.request("POST", "/login", body=urlencode(fields), headers=headers)
@@ -150,19 +158,112 @@ def test_unknown_user_and_wrong_password_look_the_same(login_server, monkeypatch
     assert first == second
 
 
-def test_failed_logins_are_rate_limited(login_server) -> None:
+def test_failed_logins_are_rate_limited_per_address_and_username(login_server) -> None:
     port = login_server.server.port
     cookie, token = login_form(port)
+    attacker = "127.0.0.2"
     for _ in range(5):
         status, _, _ = post_login(
-            port, {"username": "mallory", "password": "guess guess", "csrf_token": token}, cookie
+            port,
+            {"username": "alice", "password": "guess guess", "csrf_token": token},
+            cookie,
+            source=attacker,
         )
         assert status == 200
     status, headers, body = post_login(
+        port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie, source=attacker
+    )
+    assert status == 429 and int(headers["Retry-After"]) > 0  # even the right password, from there
+    assert "Too many failed logins" in error_text(body)
+
+    # the owner, from their own address, is not locked out by someone else's failures
+    status, headers, _ = post_login(
         port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie
     )
-    assert status == 429 and int(headers["Retry-After"]) > 0
-    assert "Too many failed logins" in error_text(body)
+    assert status == 303 and "te_session=" in headers["Set-Cookie"]
+    # ... nor are other users, from the attacker's address, until that address fails 20 times in all
+    status, _, body = post_login(
+        port, {"username": "bob", "password": "guess guess", "csrf_token": token}, cookie, source=attacker
+    )
+    assert status == 200 and error_text(body) == "Wrong username or password."
+    for i in range(14):
+        post_login(
+            port, {"username": f"user{i}", "password": "guess", "csrf_token": token}, cookie, source=attacker
+        )
+    status, _, _ = post_login(
+        port, {"username": "carol", "password": "guess guess", "csrf_token": token}, cookie, source=attacker
+    )
+    assert status == 429
+    status, _, _ = post_login(port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie)
+    assert status == 303
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({"Origin": "https://evil.example"}, False),
+        ({"Origin": "null"}, False),
+        ({"Referer": "https://evil.example/page.html"}, False),
+        ({"Origin": "https://evil.example", "Referer": "http://127.0.0.1:{port}/login"}, False),
+        ({"Origin": "http://127.0.0.1:{port}"}, True),
+        ({"Referer": "http://127.0.0.1:{port}/login?next=%2F"}, True),
+        ({"Origin": "https://ops.example.com"}, True),  # configured in --http-cors-origins
+        ({}, True),  # not a browser page: the CSRF token decides
+    ],
+    ids=["other-site", "null", "other-referer", "origin-wins", "same", "same-referer", "allowed", "none"],
+)
+def test_cross_site_login_posts_are_refused(login_server, monkeypatch, headers, allowed) -> None:
+    port = login_server.server.port
+    monkeypatch.setattr(
+        login_server.server.context, "cors_origins", frozenset({"https://ops.example.com", "*"})
+    )
+    headers = {k: v.format(port=port) for k, v in headers.items()}
+    cookie, token = login_form(port)
+    for _ in range(6):  # never counted as failed logins: the owner's own browser cannot be used against them
+        status, answer, body = post_login(
+            port,
+            {"username": "alice", "password": "wrong password", "csrf_token": token},
+            cookie,
+            headers=headers,
+        )
+        if allowed:
+            break
+        assert status == 403 and b"sent from another site" in body and "Set-Cookie" not in answer
+    status, answer, _ = post_login(
+        port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie, headers=headers
+    )
+    assert status == (303 if allowed else 403)
+    if not allowed:  # six refused posts with a wrong password did not lock alice's own address
+        status, _, _ = post_login(
+            port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie
+        )
+        assert status == 303
+
+
+def test_cross_site_logout_is_refused(login_server) -> None:
+    port = login_server.server.port
+    cookie, token = login_form(port)
+    _, headers, _ = post_login(port, {"username": "alice", "password": PASSWORD, "csrf_token": token}, cookie)
+    session = {"Cookie": f"te_session={re.search(r'te_session=([^;]+)', headers['Set-Cookie']).group(1)}"}
+    page = get(port, "/", session).body
+    logout_token = re.search(rb'action="/logout".*?name="csrf_token" value="([^"]+)"', page, re.S).group(1)
+
+    def logout(origin: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(
+            "POST",
+            "/logout",
+            body=f"csrf_token={logout_token.decode()}",
+            headers={**session, "Content-Type": "application/x-www-form-urlencoded", "Origin": origin},
+        )
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert logout("https://evil.example") == 403
+    assert get(port, "/", session).status == 200  # still logged in
+    assert logout(f"http://127.0.0.1:{port}") == 303
+    assert get(port, "/", session).status == 303
 
 
 def test_logout_ends_the_session_for_every_copy_of_its_cookie(login_server) -> None:
@@ -185,3 +286,44 @@ def test_logout_ends_the_session_for_every_copy_of_its_cookie(login_server) -> N
     conn.close()
     answer = get(port, "/", copied)  # the cookie is still signed and unexpired, but logged out
     assert answer.status == 303 and answer.headers["Location"].endswith("/login")
+
+
+@pytest.fixture()
+def proxied_login_server(scenario, login_server):
+    """The login dashboard as it runs behind a reverse proxy on 127.0.0.1 (--http-trusted-proxy)."""
+    from tests.dashboard.conftest import published_run_state, serve
+
+    server = serve(published_run_state(scenario), login_server.dashboard, trusted_proxy="127.0.0.1")
+    yield server
+    server.stop()
+
+
+def test_behind_a_trusted_proxy_logins_are_limited_per_real_client(proxied_login_server) -> None:
+    port = proxied_login_server.port
+    cookie, token = login_form(port)
+    via_proxy = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "ops.example.com",
+        "Origin": "https://ops.example.com",
+    }
+
+    def attempt(client: str, username: str, password: str, source: str = "127.0.0.1") -> tuple[int, dict]:
+        headers = {**via_proxy, "X-Forwarded-For": client}
+        if source != "127.0.0.1":  # straight to the executor: its X-Forwarded-Host is not believed either
+            headers["Origin"] = f"http://127.0.0.1:{port}"
+        fields = {"username": username, "password": password, "csrf_token": token}
+        status, answer, _ = post_login(port, fields, cookie, source=source, headers=headers)
+        return status, answer
+
+    for i in range(20):  # one client behind the proxy guesses until its address is locked
+        attempt("203.0.113.9", "alice" if i < 5 else f"user{i}", "guess guess")
+    assert attempt("203.0.113.9", "alice", PASSWORD)[0] == 429
+    # the proxy's own address is not what is locked: the owner, through the same proxy, logs in
+    status, answer = attempt("198.51.100.7", "alice", PASSWORD)
+    assert (
+        status == 303 and "secure;" in answer["Set-Cookie"].lower()
+    )  # X-Forwarded-Proto: https was believed
+    # a client that is not the proxy cannot choose its address by sending the header itself
+    for _ in range(5):
+        attempt("192.0.2.1", "alice", "guess guess", source="127.0.0.3")
+    assert attempt("192.0.2.2", "alice", PASSWORD, source="127.0.0.3")[0] == 429

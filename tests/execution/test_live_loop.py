@@ -280,7 +280,7 @@ def test_halted_loop_stays_up_until_stopped() -> None:
     loop.stop.set()
     thread.join(5)
     assert result == [LoopOutcome.halted]
-    assert run_state.snapshot.halted_reason.startswith("cycle 1 failed")
+    assert run_state.snapshot.halted_reason == "strategy error in cycle 1: boom"
 
 
 def test_stop_loss_checked_between_cycles() -> None:
@@ -358,3 +358,224 @@ def test_watchdog_alerts_once_for_a_cycle_that_hangs() -> None:
         stop.set()
         watchdog.join(2)
     assert len(alerts) == 1 and "Cycle 3 has been running" in alerts[0]
+
+
+# --- survival: classified failures, protection after a halt, one announcement per episode ------
+
+
+class SwitchablePricing(ConstantProductPricing):
+    """Pool prices that a test moves, and a node that a test takes down."""
+
+    def __init__(self) -> None:
+        super().__init__(Decimal(1000), Decimal(2_000_000))
+        self.down = False
+        self.calls = 0
+
+    def get_mid_price(self, ts, pair):
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("node unreachable")
+        return super().get_mid_price(ts, pair)
+
+
+def loop_with_stop_loss(time: FakeTime, decide, **settings):
+    loop, state, run_state = make_loop(
+        time, decide, stop_loss_check_frequency=datetime.timedelta(seconds=10), **settings
+    )
+    pricing = SwitchablePricing()
+    loop.runner.pricing_model = pricing
+    return loop, state, run_state, pricing
+
+
+def open_then(after):
+    """A strategy that opens a position with a stop loss in cycle 1, then does `after(ts)`."""
+
+    def decide(ts, pm):
+        if not pm.is_any_open() and not pm.state.portfolio.closed_positions:
+            return pm.open_1x_long(WETH_USDC, 1000, stop_loss_pct=0.95)
+        return after(ts)
+
+    return decide
+
+
+def test_a_strategy_error_halts_trading_but_stop_losses_keep_protecting() -> None:
+    time = FakeTime(START)
+
+    def broken(ts):
+        raise ZeroDivisionError("bad maths in the strategy")
+
+    loop, state, run_state, pricing = loop_with_stop_loss(
+        time, open_then(broken), trade_immediately=True, stay_up_after_halt=True
+    )
+    crashed: list = []
+
+    class Discord:
+        def __init__(self) -> None:
+            self.health = __import__(
+                "tradeexecutor.reporting.channel", fromlist=["ChannelHealth"]
+            ).ChannelHealth("d")
+
+        def send(self, text, error=False) -> None:
+            crashed.append(text)
+
+    loop.reporter.discord = Discord()
+    original_wait = time.wait
+
+    def wait(seconds):
+        original_wait(seconds)
+        if time.now >= START + 3 * MINUTE and not pricing.y < 2_000_000:
+            pricing.y = Decimal(1_700_000)  # the price falls through the stop two minutes after the halt
+        if time.now >= START + 5 * MINUTE:
+            loop.stop.set()
+        return False
+
+    loop.wait = wait
+    assert loop.run() == LoopOutcome.halted
+    snap = run_state.snapshot
+    assert not snap.executor_running and snap.halt.kind == "strategy" and snap.halt.stops_running
+    assert snap.halted_reason.startswith("strategy error in cycle 2: bad maths")
+    [position] = state.portfolio.closed_positions.values()  # the stop loss sold it after the halt
+    assert [t.trade_type.value for t in position.trades.values()] == ["rebalance", "stop_loss"]
+    assert state.cycle.completed_count == 1
+    from tradeexecutor.webhook.documents import health, status_document
+
+    report = health(snap, time.now)
+    assert report.status_code == 503 and "stop losses and take profits are still checked" in report.reason
+    assert status_document(snap)["trading_state"] == "halted"
+    assert any("Stop losses and take profits of open positions are still checked" in m for m in crashed)
+
+
+def test_operator_option_stops_the_checks_after_a_strategy_halt() -> None:
+    time = FakeTime(START)
+
+    def broken(ts):
+        raise RuntimeError("boom")
+
+    loop, state, run_state, pricing = loop_with_stop_loss(
+        time, open_then(broken), trade_immediately=True, stops_after_halt=False
+    )
+    assert loop.run() == LoopOutcome.halted
+    assert not run_state.snapshot.halt.stops_running
+    calls = pricing.calls
+    assert not loop.protecting and loop._next_wakeup(time.now) is None and calls > 0
+
+
+def test_an_invariant_violation_halts_trading_and_stop_checks() -> None:
+    from tradeexecutor.state.errors import IntegrityError
+
+    time = FakeTime(START)
+
+    def corrupt(ts):
+        raise IntegrityError("the ledger does not add up for USDC")
+
+    loop, state, run_state, pricing = loop_with_stop_loss(
+        time, open_then(corrupt), trade_immediately=True, stay_up_after_halt=True
+    )
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive()  # the webhook stays up
+    snap = run_state.snapshot
+    assert snap.halt.kind == "invariant" and not snap.halt.stops_running and not loop.protecting
+    assert snap.halted_reason == "invariant violation in cycle 2: the ledger does not add up for USDC"
+    loop.stop.set()
+    thread.join(5)
+
+
+def test_a_node_outage_is_one_degraded_episode_then_trading_resumes_without_restart() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    market = Market(time)
+    loop, state, run_state, pricing = loop_with_stop_loss(
+        time, recorder(calls), market=market, trade_immediately=True, max_cycles=2
+    )
+    metrics = loop.reporter.metrics
+    seen_states: list[str] = []
+    original = loop.reporter.degraded
+
+    def degraded(*args, **kwargs):
+        original(*args, **kwargs)
+        seen_states.append(run_state.snapshot.degraded.reason)
+
+    loop.reporter.degraded = degraded
+    market.failures = 2  # the first cycle's universe build fails twice (retried after 5 s, then 10 s)
+    assert loop.run() == LoopOutcome.finished
+    assert calls[0] == START.replace(second=0)  # the same cycle, retried inside its window
+    assert len(seen_states) == 2 and metrics.value("degraded_episodes") == 1
+    assert run_state.snapshot.degraded is None and run_state.snapshot.executor_running
+    assert metrics.value("cycles_failed") == 2 and run_state.snapshot.cycles_skipped == 0
+
+
+def test_a_cycle_whose_window_passes_is_skipped_with_its_reason() -> None:
+    time = FakeTime(START)
+    calls: list = []
+    market = Market(time)
+    market.failures = 100
+    loop, state, run_state = make_loop(
+        time, recorder(calls), market=market, trade_immediately=True, max_cycles=1
+    )
+    real_refresh = market.refresh
+
+    def refresh(now):
+        if now >= START.replace(second=0) + 2 * MINUTE:
+            market.failures = 0  # the node is back two cycles later
+        return real_refresh(now)
+
+    market.refresh = refresh
+    assert loop.run() == LoopOutcome.finished
+    assert calls == [START.replace(second=0) + 2 * MINUTE]
+    snap = run_state.snapshot
+    assert snap.cycles_skipped == 2 and "node unreachable" in snap.last_skipped.reason
+    assert sum("skipped" in m.text for m in state.visualisation.messages) == 2
+    assert loop.reporter.metrics.value("degraded_episodes") == 1
+
+
+def test_stop_losses_are_checked_once_at_start_up() -> None:
+    time = FakeTime(START)
+    state = funded_state()
+    trades: list = []
+
+    def decide(ts, pm):
+        return []
+
+    loop, state, run_state, pricing = loop_with_stop_loss(time, decide, max_cycles=1)
+    checks: list = []
+    loop.runner.check_triggers = lambda now: checks.append(now) or []
+    loop.run()
+    assert checks[0] == START  # not one check period later
+    assert trades == []
+
+
+def test_stop_loss_checks_retry_on_their_own_while_the_node_is_down() -> None:
+    time = FakeTime(START)
+
+    def hold(ts):
+        return []
+
+    loop, state, run_state, pricing = loop_with_stop_loss(
+        time, open_then(hold), trade_immediately=True, max_cycles=2
+    )
+    original_wait = time.wait
+    checks: list = []
+    real_check = loop.runner.check_triggers
+
+    def check(now):
+        checks.append(now)
+        return real_check(now)
+
+    loop.runner.check_triggers = check
+
+    def wait(seconds):
+        original_wait(seconds)
+        pricing.down = (
+            START + datetime.timedelta(seconds=5) < time.now < START + datetime.timedelta(seconds=20)
+        )
+        return False
+
+    loop.wait = wait
+    loop.run()
+    offsets = [(c - START).total_seconds() for c in checks if c > START]
+    # every 10 s while healthy; from the first failure at +10 s retried after 2 s, 4 s, 8 s
+    assert offsets[:4] == [10.0, 12.0, 16.0, 24.0], offsets  # +24: the node is back
+    assert loop.reporter.metrics.value("degraded_episodes") == 1
+    assert run_state.snapshot.degraded is None

@@ -38,7 +38,7 @@ def decide_trades(input):
     pm = input.position_manager
     pair = input.universe.get_pair_by_ticker("WETH-USDC")
     if input.universe.latest_close(pair):
-        input.indicators.record("last close", input.universe.latest_close(pair), colour="orange")
+        input.plots.record("last close", input.universe.latest_close(pair), colour="orange")
     if pm.get_current_position_for_pair(pair) is None and input.universe.latest_close(pair):
         return pm.open_1x_long(pair, 100, stop_loss_pct=0.5, notes="e2e buy")
     return []
@@ -179,10 +179,10 @@ def test_single_cycle_trades_from_the_hot_wallet_and_restart_does_not_repeat(
     [trade] = position.trades.values()
     assert trade.status == "success" and trade.notes == "e2e buy"
     assert trade.blockchain_transactions[-1].status == "success"
-    # the strategy's indicator is in the state exactly as a backtest records it
-    [series] = state.indicators.series.values()
+    # the strategy's plot is in the state exactly as a backtest records it
+    [series] = state.plots.series.values()
     assert (series.name, series.ticker, series.colour) == ("last close", "WETH-USDC", "orange")
-    assert state.indicators.times == [int(state.cycle.last_completed_at.timestamp())]
+    assert state.plots.times == [int(state.cycle.last_completed_at.timestamp())]
     assert series.values[0] > 0
     web3 = market_chain.web3
     nonce = web3.eth.get_transaction_count(executor.wallet.address)

@@ -105,13 +105,19 @@ def test_check_universe_json(cli, devchain) -> None:
     assert document["pairs"] == ["WETH-USDC"] and document["reserve"] == "USDC"
     assert 0 <= document["latest_candle_age_seconds"] <= 120 * 60
     assert datetime.fromisoformat(document["latest_candle_at"]).tzinfo is not None
+    [weth] = document["candles"]  # pair by pair
+    assert weth["pair"] == "WETH-USDC" and weth["ok"] is True
+    assert weth["age_seconds"] == document["latest_candle_age_seconds"]
     cli.strategy(bucket="1d")
     if datetime.now(UTC).hour == 0 and datetime.now(UTC).minute < 2:
         return
     stale = cli.run("check-universe", "--json", "--max-data-delay-minutes", "1")
     one_sentence_error(stale, "more than --max-data-delay-minutes 1")
     document = json.loads(stale.stdout)
-    assert document["ok"] is False and "stale" in document["problems"][0]
+    assert document["ok"] is False and document["candles"][0]["ok"] is False
+    [problem] = document["problems"]
+    assert problem.startswith("WETH-USDC's newest candle is ")
+    assert problem.endswith(" old, more than --max-data-delay-minutes 1")
 
 
 # --- check-wallet -------------------------------------------------------------------------------

@@ -189,8 +189,8 @@ class _Builder:
         elif action == "message":
             state.visualisation.add_message(at, self.draw(texts))
         elif action == "plot":
-            state.visualisation.plot(
-                self.draw(st.sampled_from(["ema", "rsi"])), at, self.draw(st.floats(-1e9, 1e9))
+            state.plots.record(
+                at, self.draw(st.sampled_from(["ema", "rsi"])), self.draw(st.floats(-1e9, 1e9)), pane="Pane"
             )
         elif action == "audit":
             state.add_audit_finding(

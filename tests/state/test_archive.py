@@ -236,10 +236,10 @@ def test_published_lists_read_only_the_newest_segments(monkeypatch: pytest.Monke
     positions = publish.positions_documents(loaded)
     assert [d["position_id"] for d in positions] == list(range(14, 23))
     trades = publish.trades_documents(loaded)
-    assert [d["trade_id"] for d in trades] == list(range(44, 28, -1))
+    assert [d["trade_id"] for d in trades] == list(range(29, 45))  # ascending: /trades pages by id
     assert [s.is_decoded for s in loaded.portfolio.closed.segments] == [False, False, True]
     every = sorted((t.trade_id for t in state.portfolio.all_trades()), reverse=True)[:16]
-    assert [d["trade_id"] for d in trades] == every
+    assert [d["trade_id"] for d in trades] == every[::-1]
 
 
 @settings(

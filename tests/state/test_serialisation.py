@@ -196,7 +196,6 @@ ARRAY_COLUMNS = {
     "LedgerEntry": "entry_id kind asset_key amount_raw at trade_id position_id tx_hash reason",
     "PortfolioSnapshot": "at total_equity free_cash open_positions realised_pnl unrealised_pnl",
     "VisualisationMessage": "at text",
-    "PlotPoint": "at value",
 }
 
 
@@ -208,7 +207,7 @@ def test_array_columns_are_pinned() -> None:
     from tradeexecutor.state.statistics import PortfolioSnapshot
     from tradeexecutor.state.trade import TradeExecution
     from tradeexecutor.state.transaction import BlockchainTransaction
-    from tradeexecutor.state.visualisation import PlotPoint, VisualisationMessage
+    from tradeexecutor.state.visualisation import VisualisationMessage
 
     for cls in (
         TradeExecution,
@@ -216,7 +215,6 @@ def test_array_columns_are_pinned() -> None:
         LedgerEntry,
         PortfolioSnapshot,
         VisualisationMessage,
-        PlotPoint,
     ):
         assert cls.__struct_config__.array_like
         columns = [f.name for f in msgspec.structs.fields(cls)]
@@ -238,3 +236,32 @@ def test_chunks_join_to_the_same_file_and_unseen_identifiers_trigger_a_second_pa
     loaded = decode_state(data)
     assert loaded == state
     assert loaded.portfolio.get_trade(9_799).reserve_currency == stray
+
+
+def test_an_older_file_with_visualisation_plots_loads_and_drops_them(tmp_path: Path) -> None:
+    """`visualisation.plots` (a per-name list of points nothing ever drew) is gone: the series a
+    strategy draws are `state.plots`. A file written before still loads through the store,
+    keeps its messages, and the next save leaves the old points out."""
+    import json
+
+    state = funded_state()
+    state.visualisation.add_message(T0, "Cycle at 2024-01-01T00:00:00+00:00 skipped: node down")
+    state.plots.record(T0, "fast SMA", 2001.5, pair=WETH_USDC.key, ticker="WETH-USDC")
+    document = json.loads(encode_state(state))
+    old_plots = {"ema": {"name": "ema", "colour": "#f00", "points": [["2024-01-01T00:00:00Z", 1.5]]}}
+    document["state"]["visualisation"]["plots"] = old_plots
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+
+    with JSONFileStore(path) as store:
+        loaded = store.load()
+        assert [m.text for m in loaded.visualisation.messages] == [
+            "Cycle at 2024-01-01T00:00:00+00:00 skipped: node down"
+        ]
+        assert loaded.plots == state.plots
+        assert not hasattr(loaded.visualisation, "plots")
+        store.save(loaded)
+    saved = json.loads(path.read_text())
+    assert "plots" not in saved["state"]["visualisation"]
+    assert saved["state"]["plots"]["series"][f"fast SMA@{WETH_USDC.key}"]["values"] == [2001.5]
+    assert decode_state(path.read_bytes()) == loaded

@@ -1,215 +1,95 @@
-"""Indicators a strategy draws: recorded per cycle in the state, compactly, bad input refused."""
+"""The indicators stage: computed once, read point in time, the same live and in a backtest."""
 
 from __future__ import annotations
 
-import datetime
-import math
-import subprocess
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 
-import msgspec
 import numpy as np
 import pytest
 
-from tests.backtest.helpers import EXECUTABLE, STRATEGY_HEADER
+from tests.backtest.helpers import HAND_CANDLES, START, STRATEGY_HEADER, write
 from tradeexecutor.backtest.engine import BacktestConfig, prepare_backtest
-from tradeexecutor.backtest.market import synthetic_market
-from tradeexecutor.data.time_bucket import TimeBucket
-from tradeexecutor.state.indicators import MAX_PANES, MAX_SERIES, PALETTE, IndicatorRefused, Indicators
-from tradeexecutor.state.serialisation import decode_state, encode_state
-from tradeexecutor.state.state import State
+from tradeexecutor.backtest.market import file_market
+from tradeexecutor.errors import UserError
 from tradeexecutor.strategy.loader import load_strategy_module
+from tradeexecutor.strategy.module import ExecutionMode
 
-UTC = datetime.UTC
-START = datetime.datetime(2024, 1, 1, tzinfo=UTC)
-STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
+END = START + timedelta(hours=10)
 
+INDICATORS = """
+SEEN = []
 
-def hour(n: float) -> datetime.datetime:
-    return START + datetime.timedelta(hours=n)
-
-
-def test_series_share_one_time_axis_and_survive_a_save() -> None:
-    ind = Indicators()
-    ind.record(hour(0), "fast", 1.5, pair="1:0xa", ticker="WETH-USDC")
-    ind.record(hour(1), "fast", np.float64(2.5), pair="1:0xa", ticker="WETH-USDC")
-    ind.record(hour(1), "RSI", 55, pane="RSI")
-    ind.record(hour(3), "fast", Decimal("3.25"), pair="1:0xa", ticker="WETH-USDC")  # skipped hour 2
-    ind.record(hour(3), "fast", 4.0, pair="1:0xb", ticker="WBTC-USDC")  # same name, other chart
-    assert ind.times == [int(hour(n).timestamp()) for n in (0, 1, 3)]
-    fast = ind.series["fast@1:0xa"]
-    assert fast.values == [1.5, 2.5, 3.25] and fast.first == 0
-    assert list(fast.points(ind.times)) == [(ind.times[0], 1.5), (ind.times[1], 2.5), (ind.times[2], 3.25)]
-    rsi = ind.series["RSI"]
-    assert rsi.first == 1 and rsi.values == [55.0] and rsi.colour == PALETTE[1]
-    assert [s.ticker for s in ind.for_pair("1:0xb")] == ["WBTC-USDC"]
-    assert list(ind.panes()) == ["RSI"]
-
-    # a re-run of the latest cycle replaces its value; the axis does not grow
-    ind.record(hour(3), "fast", 5.0, pair="1:0xa", ticker="WETH-USDC")
-    assert fast.values == [1.5, 2.5, 5.0] and len(ind.times) == 3
-    # a gap in a pane series is a null, not a shifted value
-    ind.record(hour(4), "RSI", 60, pane="RSI")
-    assert rsi.values == [55.0, None, 60.0]
-    assert list(rsi.points(ind.times)) == [(ind.times[1], 55.0), (ind.times[3], 60.0)]
-
-    state = State(strategy_id="x")
-    state.indicators = ind
-    again = decode_state(encode_state(state)).indicators
-    assert again == ind
-
-
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        ({"value": float("nan")}, "'fast': nan is not a finite number; skip the call"),
-        ({"value": math.inf}, "'fast': inf is not a finite number"),
-        ({"value": np.float64("nan")}, "is not a finite number"),
-        ({"value": None}, "'fast': None is not a number"),
-        ({"value": "12"}, "'fast': '12' is not a number"),
-        ({"value": True}, "True is not a number"),
-        ({"value": [1, 2]}, r"\[1, 2\] \(list\) is not a number"),
-        ({"name": ""}, "must be a non-empty string"),
-        ({"name": "x" * 61}, "must be at most 60 printable characters"),
-        ({"name": "new", "pane": "RSI"}, "needs either a pair .* or a pane .*, not both"),
-        ({"name": "new", "colour": "#12345"}, "is not a CSS hex colour"),
-        ({"pane": "RSI"}, "'fast' is already drawn on the WETH-USDC price chart"),
-        ({"colour": "#00ff00"}, "was first recorded with colour '#ff7f0e'; it cannot change"),
-        ({"name": "RSI", "pair": "", "pane": "other"}, "'RSI' is already drawn in pane 'RSI'"),
-        (
-            {"name": "RSI", "pane": ""},
-            "'RSI' is already drawn in pane 'RSI'; a series in a pane and one on a",
-        ),
-        ({"at": hour(0)}, "before the last recorded cycle 2024-01-01T01:00:00\\+00:00: .* in time order"),
-        ({"at": datetime.datetime(2024, 1, 1, 5)}, "has no timezone"),
-    ],
-)
-def test_bad_recordings_are_refused_with_one_sentence_and_change_nothing(call, message) -> None:
-    ind = Indicators()
-    ind.record(hour(1), "fast", 1.0, pair="1:0xa", ticker="WETH-USDC")
-    ind.record(hour(1), "RSI", 50.0, pane="RSI")
-    before = msgspec.json.encode(ind)
-    args = {"at": hour(2), "name": "fast", "value": 2.0, "pair": "1:0xa", "ticker": "WETH-USDC", "pane": ""}
-    args.update(call)
-    with pytest.raises(IndicatorRefused, match=message) as refused:
-        ind.record(args.pop("at"), args.pop("name"), args.pop("value"), **args)
-    assert "\n" not in str(refused.value)
-    assert msgspec.json.encode(ind) == before
-
-
-def test_thousands_of_series_or_panes_stop_at_the_limit_with_nothing_half_stored() -> None:
-    ind = Indicators()
-    with pytest.raises(
-        IndicatorRefused, match=f"would be series number {MAX_SERIES + 1}; at most {MAX_SERIES}"
-    ):
-        for i in range(5_000):
-            ind.record(hour(0), f"price at {i}", 1.0, pair="1:0xa", ticker="WETH-USDC")
-    assert len(ind.series) == MAX_SERIES and len(ind.times) == 1
-    panes = Indicators()
-    for i in range(MAX_PANES):
-        panes.record(hour(0), f"s{i}", 1.0, pane=f"pane {i}")
-    panes.record(hour(0), "again", 1.0, pane="pane 0")  # an existing pane is fine
-    with pytest.raises(IndicatorRefused, match=f"would open pane number {MAX_PANES + 1}"):
-        panes.record(hour(1), "one more", 1.0, pane="new pane")
-    assert len(panes.times) == 1  # the refused call did not add a cycle
-
-
-TWO_PAIRS = (
-    STRATEGY_HEADER.replace('"1h"', '"4h"')
-    + """
-TRADING_PAIRS = ["WETH-USDC", "WBTC-USDC"]
-MODE = "ok"
+def create_indicators(input):
+    close = input.close
+    return {"sma3": close.rolling(3).mean(), "close": close.to_numpy()}
 
 def decide_trades(input):
-    weth = input.universe.get_pair_by_ticker("WETH-USDC")
-    closes = input.universe.closes(weth)
-    if len(closes) >= 3:
-        input.indicators.record("SMA 3", closes[-3:].mean(), pair="WETH-USDC", colour="Orange")
-        input.indicators.record("SMA 3", input.universe.closes("WBTC-USDC")[-3:].mean(), pair="WBTC-USDC")
-        input.indicators.record("spread", 1.0, pane="Spread")
-    if MODE == "nan" and input.cycle == 5:
-        input.indicators.record("SMA 3", float("nan"), pair=weth)
-    if MODE == "no pair":
-        input.indicators.record("SMA 3", 1.0)
-    if MODE == "bad colour":
-        input.indicators.record("SMA 3", 1.0, pair=weth, colour="blurple")
-    if MODE == "both":
-        input.indicators.record("SMA 3", 1.0, pair=weth, pane="x")
-    if MODE == "unknown pair":
-        input.indicators.record("SMA 3", 1.0, pair="DOGE-USDC")
+    pair = input.universe.get_single_pair()
+    ind = input.indicators
+    SEEN.append((input.cycle, ind.get("sma3", pair), ind.get("close"), ind.get("close", "WETH-USDC", ago=1),
+                 len(ind.series("sma3"))))
     return []
 """
-)
 
 
-def run_two_pairs(tmp_path: Path, mode: str = "ok") -> State:
-    path = tmp_path / f"two_{mode.replace(' ', '_')}.py"
-    path.write_text(TWO_PAIRS.replace('MODE = "ok"', f"MODE = {mode!r}"))
-    module = load_strategy_module(path)
-    end = START + datetime.timedelta(days=2)
-    data = synthetic_market(
-        list(module.trading_pairs), chain_id=31337, start=START, end=end, base_bucket=TimeBucket.h4, seed=3
-    )
-    bt = prepare_backtest(module, data, BacktestConfig(start=START, end=end))
-    state = bt.run()
-    return state, bt
+def backtest(tmp_path: Path, body: str):
+    strategy = write(tmp_path / "s.py", STRATEGY_HEADER + body)
+    candles = write(tmp_path / "WETH-USDC-1h.csv", HAND_CANDLES)
+    module = load_strategy_module(strategy)
+    data = file_market(candles, chain_id=31337, start=START, end=END)
+    return prepare_backtest(module, data, BacktestConfig(start=START, end=END))
 
 
-def test_a_backtest_records_one_point_per_cycle_on_each_pairs_chart(tmp_path: Path) -> None:
-    state, bt = run_two_pairs(tmp_path)
-    ind = state.indicators
-    weth, wbtc = (bt.universe.get_pair_by_ticker(t) for t in ("WETH-USDC", "WBTC-USDC"))
-    sma_weth = ind.series[f"SMA 3@{weth.key}"]
-    assert sma_weth.colour == "orange" and sma_weth.ticker == "WETH-USDC"
-    assert ind.series[f"SMA 3@{wbtc.key}"].colour == PALETTE[1]
-    cycles = bt.cycles
-    # 4h candles: three have closed from the cycle at 12:00 on
-    recorded = [datetime.datetime.fromtimestamp(t, UTC) for t in ind.times]
-    assert recorded == [c for c in cycles if c >= hour(12)]
-    closes = bt.universe.all_candles(weth)["close"].to_numpy()
-    for (_, value), at in zip(sma_weth.points(ind.times), recorded, strict=True):
-        n = int((at - START) / datetime.timedelta(hours=4))
-        assert value == pytest.approx(closes[n - 3 : n].mean(), rel=1e-12)
-    assert list(ind.panes()) == ["Spread"]
+def test_a_cycle_reads_the_value_of_the_newest_closed_candle(tmp_path: Path) -> None:
+    bt = backtest(tmp_path, INDICATORS)
+    bt.run()
+    closes = [100, 101, 105, 110, 111, 96, 97, 98, 92, 92]
+    seen = bt.module.module.SEEN
+    # cycle n (at (n-1):00) has seen n-1 candles
+    assert seen[0] == (1, None, None, None, 0)
+    assert seen[1] == (2, None, 100.0, None, 1)
+    assert seen[3] == (4, pytest.approx((100 + 101 + 105) / 3), 105.0, 101.0, 3)
+    for cycle, sma, close, before, n in seen[3:]:
+        assert close == closes[cycle - 2] and before == closes[cycle - 3]
+        assert sma == pytest.approx(np.mean(closes[cycle - 4 : cycle - 1]))
+        assert n == cycle - 1
 
 
-@pytest.mark.parametrize(
-    ("mode", "message"),
-    [
-        ("nan", "Indicator 'SMA 3': nan is not a finite number"),
-        ("no pair", r"the universe has 2 pairs \(WETH-USDC, WBTC-USDC\), so say which price chart"),
-        ("bad colour", "colour 'blurple' is not a CSS colour"),
-        ("both", "give pair= .* or pane= .*, not both"),
-        ("unknown pair", "Pair DOGE-USDC is not in the trading universe"),
-    ],
-)
-def test_bad_indicator_calls_stop_the_backtest_at_the_strategy_line(tmp_path: Path, mode, message) -> None:
-    from tradeexecutor.strategy.user_code import StrategyRuntimeError
-
-    with pytest.raises(StrategyRuntimeError, match=message) as raised:
-        run_two_pairs(tmp_path, mode)
-    text = str(raised.value)
-    assert "Traceback" not in text and f"two_{mode.replace(' ', '_')}.py:" in text
+def test_live_computes_the_same_values_from_the_candles_it_has(tmp_path: Path) -> None:
+    bt = backtest(tmp_path, INDICATORS)
+    module, universe = bt.module, bt.universe
+    for hour in (2, 5, 9):
+        view = universe.view(START + timedelta(hours=hour))
+        live = module.cycle_indicators(view, ExecutionMode.live)  # computed from the view's candles
+        precomputed = module.cycle_indicators(view, ExecutionMode.backtest, bt.indicators)
+        assert live.get("sma3") == precomputed.get("sma3")
+        assert live.get("close", ago=1) == precomputed.get("close", ago=1)
+        assert list(live.series("sma3")) == pytest.approx(list(precomputed.series("sma3")), nan_ok=True)
 
 
-def test_example_strategies_record_their_indicators_and_the_cli_says_what_is_wrong(tmp_path: Path) -> None:
-    module = load_strategy_module(STRATEGIES / "sma_crossover.py")
-    end = START + datetime.timedelta(hours=6)
-    data = synthetic_market(["WETH-USDC"], chain_id=31337, start=START, end=end, base_bucket=TimeBucket.m1)
-    state = prepare_backtest(module, data, BacktestConfig(start=START, end=end)).run()
-    names = sorted(s.name for s in state.indicators.series.values())
-    assert names == ["fast SMA", "slow SMA"]
-    assert len(state.indicators.times) == 6 * 60 - (module.parameters["slow"] + 1)  # from slow + 1 candles on
+def test_an_indicator_that_peeks_into_the_future_is_refused(tmp_path: Path) -> None:
+    body = INDICATORS.replace("close.rolling(3).mean()", "close.shift(-1)")
+    strategy = write(tmp_path / "s.py", STRATEGY_HEADER + body)
+    rows = "".join(f"2024-01-01T{h:02d}:00:00Z,{100 + h},{101 + h},{99 + h},{100 + h},1\n" for h in range(20))
+    candles = write(tmp_path / "WETH-USDC-1h.csv", "timestamp,open,high,low,close,volume\n" + rows)
+    end = START + timedelta(hours=20)
+    data = file_market(candles, chain_id=31337, start=START, end=end)
+    # the first half of the candles ends at row 9, whose shift(-1) needs row 10
+    with pytest.raises(UserError, match="'sma3' of WETH-USDC .* looks into the future: its value at row 9"):
+        prepare_backtest(load_strategy_module(strategy), data, BacktestConfig(start=START, end=end))
 
-    bad = tmp_path / "bad.py"
-    bad.write_text(TWO_PAIRS.replace('MODE = "ok"', 'MODE = "nan"'))
-    result = subprocess.run(
-        [str(EXECUTABLE), "backtest", "--strategy-file", str(bad), "--synthetic-data",
-         "--backtest-start", "2024-01-01", "--backtest-end", "2024-01-03",
-         "--state-file", str(tmp_path / "bad.json")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 1
-    assert "Indicator 'SMA 3': nan is not a finite number" in result.stderr
-    assert "Traceback" not in result.stderr
+
+def test_an_unknown_indicator_name_lists_the_known_ones(tmp_path: Path) -> None:
+    bt = backtest(tmp_path, INDICATORS.replace('ind.get("sma3", pair)', 'ind.get("sma", pair)'))
+    with pytest.raises(
+        UserError,
+        match=r"There is no indicator 'sma' for WETH-USDC; create_indicators\(\) made 'close', 'sma3'",
+    ):
+        bt.run()
+
+
+def test_create_indicators_must_return_one_value_per_candle(tmp_path: Path) -> None:
+    body = INDICATORS.replace('"close": close.to_numpy()', '"close": close.to_numpy()[1:]')
+    with pytest.raises(UserError, match="Indicator 'close' of WETH-USDC .* has 9 values for 10 candles"):
+        backtest(tmp_path, body)

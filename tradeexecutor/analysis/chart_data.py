@@ -9,7 +9,7 @@ number a float: charts do float maths, the ledger keeps its Decimals.
 | --- | --- |
 | candles | index: candle open time; `open high low close` (+ `volume`), as `tradeexecutor.data.candles` |
 | fills | `at pair side price quantity value trade_id position_id trade_type`; one row per filled trade |
-| indicators | `at series pair ticker pane colour value`; long format, one row per recorded value |
+| plots | `at series pair ticker pane colour value`; long format, one row per recorded value |
 | levels | `position_id pair ticker kind price since`; stop loss and take profit of open positions |
 | equity | index: time; `equity`, `flows` (deposits less withdrawals since the previous point), `buy_and_hold` |
 """
@@ -41,13 +41,13 @@ class PairFrames:
     candles: pd.DataFrame
     width: datetime.timedelta | None = None
     fills: pd.DataFrame | None = None  # chart_data.FILL_COLUMNS
-    indicators: pd.DataFrame | None = None  # chart_data.INDICATOR_COLUMNS, this pair's rows
+    plots: pd.DataFrame | None = None  # chart_data.PLOT_COLUMNS, this pair's rows
     levels: pd.DataFrame | None = None  # chart_data.LEVEL_COLUMNS, this pair's rows
     note: str = ""  # shown in the title, e.g. "4h candles"
 
 
 FILL_COLUMNS = ("at", "pair", "side", "price", "quantity", "value", "trade_id", "position_id", "trade_type")
-INDICATOR_COLUMNS = ("at", "series", "pair", "ticker", "pane", "colour", "value")
+PLOT_COLUMNS = ("at", "series", "pair", "ticker", "pane", "colour", "value")
 LEVEL_COLUMNS = ("position_id", "pair", "ticker", "kind", "price", "since")
 STOP_LOSS = "stop loss"
 TAKE_PROFIT = "take profit"
@@ -103,19 +103,19 @@ def fills_frame(
     return frame.astype({"price": "float64", "quantity": "float64", "value": "float64"})
 
 
-def indicators_frame(
+def plots_frame(
     state: State, *, start: datetime.datetime | None = None, end: datetime.datetime | None = None
 ) -> pd.DataFrame:
-    """Every value the strategy recorded (`State.indicators`), in long format.
+    """Every value the strategy recorded (`State.plots`), in long format.
 
     `pair` is the pair's key for series on a price chart ("" for a pane), `pane` the pane's
     name ("" on a price chart). Rows keep the order the series were first recorded in."""
-    indicators = state.indicators
-    times = indicators.times
+    plots = state.plots
+    times = plots.times
     low = int(start.timestamp()) if start is not None else None
     high = int(end.timestamp()) if end is not None else None
-    columns: dict[str, list] = {c: [] for c in INDICATOR_COLUMNS}
-    for series in indicators.series.values():
+    columns: dict[str, list] = {c: [] for c in PLOT_COLUMNS}
+    for series in plots.series.values():
         for second, value in series.points(times):
             if (low is not None and second < low) or (high is not None and second > high):
                 continue
@@ -224,13 +224,13 @@ def run_frames(
     *,
     max_candles: int = MAX_CANDLES,
 ) -> tuple[list[PairFrames], pd.DataFrame, pd.DataFrame]:
-    """(a chart per pair, the indicator panes, equity with buy-and-hold) of a run, from its
+    """(a chart per pair, the plot panes, equity with buy-and-hold) of a run, from its
     state and candles (the backtest report's; `charts.run_layout` draws them).
 
     `candles` maps each pair to its candles and their width; pairs are drawn in that order.
     Candles are thinned to at most about `max_candles` per pair."""
     fills = fills_frame(state)
-    indicators = indicators_frame(state)
+    plots = plots_frame(state)
     levels = levels_frame(state)
     pairs, closes = [], {}
     for pair, (frame, bucket) in candles.items():
@@ -242,7 +242,7 @@ def run_frames(
                 candles=thinned,
                 width=width.timedelta,
                 fills=fills[fills["pair"] == pair.key],
-                indicators=indicators[indicators["pair"] == pair.key],
+                plots=plots[plots["pair"] == pair.key],
                 levels=levels[levels["pair"] == pair.key],
                 note=f"{width.value} candles"
                 + (f" (thinned from {bucket.value})" if width != bucket else ""),
@@ -250,4 +250,4 @@ def run_frames(
         )
     equity = equity_frame(state)
     equity["buy_and_hold"] = buy_and_hold(reserve_flows(state), closes, equity.index)
-    return pairs, indicators[indicators["pane"] != ""], equity
+    return pairs, plots[plots["pane"] != ""], equity

@@ -4,9 +4,9 @@ One set of builders serves the live dashboard (`tradeexecutor.dashboard.charts` 
 layout as JSON for the BokehJS the webhook serves), the backtest report (the same layout
 with BokehJS inlined, `tradeexecutor.analysis.html_report`) and notebooks (`show(layout)`):
 
-- a **price chart per pair**: candlesticks (green up, red down), the strategy's indicator
+- a **price chart per pair**: candlesticks (green up, red down), the strategy's plot
   lines, the filled trades and the stop-loss / take-profit levels of open positions;
-- a **pane** per indicator pane the strategy recorded into;
+- a **pane** per plot pane the strategy recorded into;
 - **equity** with the buy-and-hold benchmark, and the **drawdown** of its returns below.
 
 All share one time axis, so zooming one zooms all. Fills have one marker style everywhere:
@@ -14,7 +14,7 @@ a buy is an upward green triangle, a sell a downward red one (orange when a stop
 closed the position), at the fill price; a marker's area is proportional to the filled
 size, the largest being `marker_radius` pixels (less on a chart with more than
 CROWDED_FILLS fills, so the candles stay visible). Renderers carry names (`candles:WETH-USDC`,
-`buys:WETH-USDC`, `indicator:WETH-USDC:fast SMA`, `equity`, ...) so tests and scripts can
+`buys:WETH-USDC`, `plot:WETH-USDC:fast SMA`, `equity`, ...) so tests and scripts can
 find the drawn data in the browser.
 
 Bokeh models are not built thread-safely: callers serving requests on several threads
@@ -181,7 +181,7 @@ def _draw_candles(fig: Any, ticker: str, candles: pd.DataFrame, width: datetime.
     return bodies
 
 
-def _draw_indicator_lines(fig: Any, prefix: str, rows: pd.DataFrame) -> list[Any]:
+def _draw_plot_lines(fig: Any, prefix: str, rows: pd.DataFrame) -> list[Any]:
     from bokeh.models import ColumnDataSource, HoverTool
 
     lines = []
@@ -197,7 +197,7 @@ def _draw_indicator_lines(fig: Any, prefix: str, rows: pd.DataFrame) -> list[Any
                 line_color=group["colour"].iloc[0],
                 line_width=1.8,
                 legend_label=str(name),
-                name=f"indicator:{prefix}:{name}",
+                name=f"plot:{prefix}:{name}",
             )  # fmt: skip
         )
     if lines:
@@ -305,7 +305,7 @@ def price_figure(
     marker_radius: float = 8.0,
     levels_until: datetime.datetime | None = None,
 ) -> Any:
-    """One pair's candles with its indicator lines, fills and open positions' levels."""
+    """One pair's candles with its plot lines, fills and open positions' levels."""
     from bokeh.models import DataRange1d
 
     title = f"{pair.ticker}" + (f" · {pair.note}" if pair.note else "")
@@ -313,8 +313,8 @@ def price_figure(
     fig.y_range = DataRange1d(range_padding=0.12)  # room for the markers at the top and bottom
     if len(pair.candles):
         _draw_candles(fig, pair.ticker, pair.candles, candle_width(pair.candles, pair.width))
-    if pair.indicators is not None and len(pair.indicators):
-        _draw_indicator_lines(fig, pair.ticker, pair.indicators)
+    if pair.plots is not None and len(pair.plots):
+        _draw_plot_lines(fig, pair.ticker, pair.plots)
     if pair.levels is not None and len(pair.levels):
         until = ms_of(levels_until) if levels_until is not None else None
         if until is None and len(pair.candles):
@@ -332,7 +332,7 @@ def pane_figure(pane: str, rows: pd.DataFrame, *, x_range: Any = None) -> Any:
     """The series the strategy recorded into one pane."""
     fig = figure(pane, 220, pane, x_range)
     fig.yaxis.formatter.format = "0,0.[00]"
-    _draw_indicator_lines(fig, f"pane:{pane}", rows)
+    _draw_plot_lines(fig, f"pane:{pane}", rows)
     _legend_above(fig)
     return fig
 
@@ -408,7 +408,7 @@ def strategy_layout(
     currency: str = "",
     marker_radius: float = 8.0,
 ) -> Any:
-    """Price charts, indicator panes, equity and drawdown in one column sharing the time axis
+    """Price charts, plot panes, equity and drawdown in one column sharing the time axis
     (from `start` to `end`, or fitted to the data when either is None)."""
     from bokeh.layouts import column
 

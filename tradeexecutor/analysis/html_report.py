@@ -1,8 +1,8 @@
 """A self-contained HTML backtest report: the summary, the strategy charts and the positions.
 
 The charts are the live dashboard's (`tradeexecutor.analysis.charts`): candles per pair with
-the fills, the strategy's indicators and the levels of positions open at the end, the
-indicator panes, equity beside buy-and-hold, and the drawdown. BokehJS (1.3 MB) is inlined,
+the fills, the strategy's plots and the levels of positions open at the end, the
+plot panes, equity beside buy-and-hold, and the drawdown. BokehJS (1.3 MB) is inlined,
 so the file loads nothing from the network and opens anywhere: an e-mail attachment, an
 air-gapped machine.
 """

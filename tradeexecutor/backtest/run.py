@@ -53,6 +53,8 @@ class BacktestOptions:
     slippage_bps: Decimal = Decimal(0)
     pool_liquidity: Decimal | None = None
     report_file: Path | None = None
+    statistics_every: datetime.timedelta | None = datetime.timedelta(days=1)  # None: every cycle
+    parameters: tuple[str, ...] = ()  # NAME=VALUE overrides of the strategy's PARAMETERS (--param)
 
     @property
     def id(self) -> str:
@@ -76,9 +78,11 @@ class BacktestOutcome:
     def document(self) -> dict[str, Any]:
         """The summary figures as numbers, for `backtest --json` (see docs/backtesting.md).
 
-        Percentages are percent (12.5 means 12.5 %), money is in the reserve currency,
-        rounded to its decimals; a figure the summary cannot give (say a Sharpe ratio of a
-        run too short for one) is null."""
+        The summary's own figures, in its vocabulary: `total_trades` counts the swaps that
+        filled, `round_trips` the closed positions that traded. Percentages are percent (12.5
+        means 12.5 %), money is in the reserve currency, rounded to its decimals; a figure the
+        summary cannot give (a Sharpe ratio of a run shorter than 30 days, a win rate without
+        round trips) is null."""
         s = self.summary
         scale = Decimal(1).scaleb(-self.universe.reserve_asset.decimals)
 
@@ -88,7 +92,9 @@ class BacktestOutcome:
         def pct(value: Decimal | float | None) -> float | None:
             return None if value is None else round(float(value) * 100, 6)
 
-        total = s.total_trades
+        def ratio(value: float | None) -> float | None:
+            return None if value is None else round(value, 6)
+
         return {
             "strategy_id": self.state.strategy_id,
             "start": s.start,
@@ -98,18 +104,20 @@ class BacktestOutcome:
             "reserve_currency": self.universe.reserve_asset.symbol,
             "return_pct": pct(s.return_pct),
             "annualised_return_pct": pct(s.annualised_return_pct),
-            "sharpe": None if s.sharpe is None else round(s.sharpe, 6),
+            "sharpe": ratio(s.sharpe),
+            "sortino": ratio(s.sortino),
             "max_drawdown_pct": None if s.max_drawdown is None else pct(-s.max_drawdown),
             "cash_at_start": money(s.cash_at_start),
             "value_at_end": money(s.value_at_end),
             "cash_at_end": money(s.cash_at_end),
             "realised_profit": money(s.realised_profit),
             "unrealised_value": money(s.open_positions_value),
-            "total_trades": total,
-            "won_trades": len(s.won),
-            "lost_trades": len(s.lost),
-            "zero_profit_trades": len(s.zero),
-            "win_rate_pct": pct(Decimal(len(s.won)) / total) if total else None,
+            "total_trades": s.total_trades,
+            "round_trips": s.round_trips,
+            "won_round_trips": len(s.won),
+            "lost_round_trips": len(s.lost),
+            "zero_profit_round_trips": len(s.zero),
+            "round_trip_win_pct": pct(s.round_trip_win_rate),
             "stop_losses": s.stop_losses,
             "positions_open_at_end": s.positions_open_at_end,
             "state_file": str(self.state_file),
@@ -215,7 +223,7 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
     """Run one backtest and write its state file (and report, if asked). See the module docstring."""
     check_range(options.start, options.end)
     module = apply_time_frame_overrides(
-        load_strategy_module(options.strategy_file),
+        load_strategy_module(options.strategy_file, options.parameters),
         options.candle_time_frame_override,
         options.stop_loss_time_frame_override,
     )
@@ -226,6 +234,7 @@ def run_backtest_from_options(options: BacktestOptions, progress: Progress | Non
         initial_cash=options.initial_cash,
         slippage=slippage_model(options),
         strategy_id=options.id,
+        statistics_every=options.statistics_every,
     )
     backtest = prepare_backtest(module, data, config)
     path = options.state_path

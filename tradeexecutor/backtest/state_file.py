@@ -9,11 +9,10 @@ One backup of the previous run is kept (`<file>.1`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.state.filewrite import write_atomic
 from tradeexecutor.state.state import State
 from tradeexecutor.state.store import JSONFileStore
 
@@ -32,39 +31,12 @@ def write_state_file(state: State, path: Path) -> None:
 
 
 def write_file_atomically(path: Path, data: bytes, what: str, option: str) -> None:
-    """Write `data` to `path` via a temporary file, fsync and rename; UserError naming `option`
-    when the file cannot be written."""
+    """Write `data` to `path` atomically; UserError naming `option` when the file cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_atomic(path, data)
     except OSError as e:
         raise UserError(f"Cannot write the {what} {path} ({e.strerror}); check {option}.") from None
-    tmp = Path(tmp_name)
-    try:
-        # mkstemp creates the file 0600; give it the mode a plain open() would (umask applied)
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"Cannot write the {what} {path} ({e.strerror}); check {option}.") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_state_file(path: Path) -> State:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import inspect
 import sys
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
@@ -20,6 +19,7 @@ import typer
 from tradeexecutor.analysis.summary import format_table, summary_rows
 from tradeexecutor.backtest.engine import Progress
 from tradeexecutor.backtest.run import BacktestOptions, BacktestOutcome, run_backtest_from_options
+from tradeexecutor.cli.amounts import parse_decimal, parse_positive_decimal
 from tradeexecutor.data.time_bucket import VALID_DURATIONS, TimeBucket
 from tradeexecutor.errors import UserError
 
@@ -38,16 +38,6 @@ def parse_time(text: str | None, flag: str) -> datetime.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
     return value.astimezone(datetime.UTC)
-
-
-def parse_decimal(text: str, flag: str) -> Decimal:
-    try:
-        value = Decimal(text.strip().replace("_", "").replace(",", ""))
-    except (InvalidOperation, AttributeError):
-        raise UserError(f"{flag} {text!r} is not a number; write e.g. 10000 or 2500.50.") from None
-    if not value.is_finite():
-        raise UserError(f"{flag} must be a finite number, got {text!r}.")
-    return value
 
 
 def parse_bucket(text: str | None, flag: str) -> TimeBucket | None:
@@ -76,12 +66,11 @@ def build_options(
     backtest_slippage_bps: str,
     backtest_pool_liquidity: str | None,
     report: Path | None,
+    param: list[str] | None = None,
 ) -> BacktestOptions:
     if strategy_file is None:
         raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
-    cash = parse_decimal(initial_cash, "--initial-cash")
-    if cash <= 0:
-        raise UserError(f"--initial-cash must be positive, got {initial_cash}.")
+    cash = parse_positive_decimal(initial_cash, "--initial-cash")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--report {report} must end in .html: the report is an HTML file.")
     return BacktestOptions(
@@ -107,6 +96,7 @@ def build_options(
             else None
         ),
         report_file=report,
+        parameters=tuple(param or ()),
     )
 
 

@@ -5,7 +5,8 @@ the same state stops at once, naming the first one's PID), the webhook comes up 
 `/status` answers before anything slow or fallible happens), then the node, the wallet
 and recovery of any transaction a previous run left unconfirmed, then the loop.
 
-Imported only inside the `start` command: it pulls in web3 and pandas.
+Imported only inside the `start` command. web3 and pandas are imported after the webhook is up
+(in `_run_with_monitoring`), so `/ping` answers within a few tenths of a second of `start`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradeexecutor.cli.monitoring import Monitoring, MonitoringOptions, start_monitoring
+from tradeexecutor.cli.signals import Terminated, install_sigterm_handler
 from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.settings import ExecutionSettings
-from tradeexecutor.execution.live.connect import LiveSetup, connect_live
-from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings
+from tradeexecutor.execution.failures import retry_transient
+from tradeexecutor.execution.live.state_access import require_disk_space
+from tradeexecutor.execution.live_loop import CycleHook, LiveLoop, LoopOutcome, LoopSettings, publish_schedule
 from tradeexecutor.execution.models import NoSync
 from tradeexecutor.execution.persistence import StorePersistence
 from tradeexecutor.execution.run_state import StrategyMetadata
@@ -33,7 +37,10 @@ from tradeexecutor.state.trade import TradeExecution
 from tradeexecutor.strategy.cycle import CycleDuration
 from tradeexecutor.strategy.module import ExecutionMode, StrategyInput, StrategyModule
 from tradeexecutor.strategy.position_manager import PositionManager
-from tradeexecutor.strategy.universe import TradingUniverse
+
+if TYPE_CHECKING:  # web3 and pandas: imported once the webhook answers
+    from tradeexecutor.execution.live.connect import LiveSetup
+    from tradeexecutor.strategy.universe import TradingUniverse
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +57,7 @@ class LiveOptions:
     state_file: Path
     executor_id: str
     cache_path: Path
+    parameters: tuple[str, ...] = ()  # --param NAME=VALUE overrides of the strategy's PARAMETERS
     deployment_file: Path | None = None
     exchange_slug: str | None = None
     token_addresses: str | None = None
@@ -63,6 +71,7 @@ class LiveOptions:
     max_cycles: int | None = None
     run_single_cycle: bool = False
     watchdog_timeout: datetime.timedelta | None = None
+    stop_checks_after_halt: bool = True
     name: str | None = None
     short_description: str | None = None
     long_description: str | None = None
@@ -154,6 +163,7 @@ def _decide_function(module: StrategyModule, universe: LiveUniverse, state: Stat
                 parameters=module.parameters,
                 execution_mode=ExecutionMode.live,
                 cycle_duration=cycle,
+                indicators=module.cycle_indicators(view, ExecutionMode.live),
             )
         )
 
@@ -198,6 +208,7 @@ def _build_runner(
         ), None
 
     from tradeexecutor.audit.hook import create_audit_hook
+    from tradeexecutor.ethereum.preflight import require_ready_to_trade
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.stack import build_live_models
 
@@ -217,6 +228,16 @@ def _build_runner(
             "Unresolved transactions after recovery: %s; see `trade-executor repair`.", report.unresolved
         )
     logger.info("Hot wallet %s; %s", wallet.address, ", ".join(f"{k}: {v}" for k, v in models.names()))
+    require_ready_to_trade(
+        setup.web3,
+        wallet.address,
+        setup.module.chain_id,
+        setup.reserve.address,
+        setup.deployments,
+        options.execution.gas_price_method,
+        options.execution.min_gas_balance,
+        holds_positions=bool(state.portfolio.open_positions or state.portfolio.frozen_positions),
+    )
     audit = create_audit_hook(
         enabled=options.audit,
         tick=options.audit_tick,
@@ -263,6 +284,7 @@ def _loop_settings(options: LiveOptions, module: StrategyModule) -> LoopSettings
         stay_up_after_halt=not single,
         single_cycle=single,
         watchdog_timeout=watchdog,
+        stops_after_halt=options.stop_checks_after_halt,
     )
 
 
@@ -275,31 +297,42 @@ def run_live(options: LiveOptions) -> int:
         )
     from tradeexecutor.strategy.loader import load_strategy_module
 
-    module = load_strategy_module(options.strategy_file)
+    module = load_strategy_module(options.strategy_file, options.parameters)
     settings = _loop_settings(options, module)
-    options.state_file.parent.mkdir(parents=True, exist_ok=True)
-    with JSONFileStore(options.state_file) as store:
-        source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
-        monitoring = start_monitoring(
-            options.monitoring,
-            _metadata(options, module),
-            chain_id=module.chain_id,
-            source=source,
-            dashboard_settings=module.extra.get("DASHBOARD"),
-        )
-        try:
-            return _run_with_monitoring(options, settings, store, monitoring)
-        finally:
-            monitoring.close()
+    require_disk_space(options.state_file)
+    # /ping answers before web3 is even imported: a supervisor may stop us during the seconds of
+    # start-up left, and that stop unwinds (webhook, lock) like one in the loop, which takes over
+    install_sigterm_handler()
+    try:
+        with JSONFileStore(options.state_file) as store:
+            source = options.strategy_file.read_text(encoding="utf-8", errors="replace")
+            monitoring = start_monitoring(
+                options.monitoring,
+                _metadata(options, module),
+                chain_id=module.chain_id,
+                source=source,
+                dashboard_settings=module.extra.get("DASHBOARD"),
+            )
+            try:
+                return _run_with_monitoring(options, settings, store, monitoring)
+            finally:
+                monitoring.close()
+    except Terminated:
+        logger.info("Executor %s: stopped by a signal during start-up.", options.executor_id)
+        return 0
 
 
 def _run_with_monitoring(
     options: LiveOptions, settings: LoopSettings, store: JSONFileStore, monitoring: Monitoring
 ) -> int:
+    from tradeexecutor.execution.live.connect import connect_live
+
     reporter = monitoring.reporter
-    try:
+
+    def connect_and_recover() -> tuple[State, StorePersistence, LiveUniverse, CycleRunner, CycleHook | None]:
         setup = connect_live(
             options.strategy_file,
+            parameters=options.parameters,
             deployment_file=options.deployment_file,
             exchange_slug=options.exchange_slug,
             token_addresses=options.token_addresses,
@@ -311,6 +344,14 @@ def _run_with_monitoring(
         persistence = StorePersistence(store, state)
         universe = LiveUniverse(setup, options.cache_path / "onchain-candles")
         runner, audit = _build_runner(options, setup, state, persistence, universe, monitoring)
+        return state, persistence, universe, runner, audit
+
+    publish_schedule(monitoring.run_state, settings)  # /health counts from start, also while waiting
+    try:
+        # a node that is down at start-up: wait for it (degraded), do not exit
+        state, persistence, universe, runner, audit = retry_transient(
+            "start-up", connect_and_recover, reporter
+        )
     except Exception as exc:
         reporter.cycle_failed(exc, halt=True)
         raise
@@ -333,7 +374,10 @@ def _run_with_monitoring(
         LoopOutcome.stopped: "stopped by a signal",
         LoopOutcome.halted: "trading halted after a failure",
     }[outcome]
-    persistence.save()
+    try:
+        persistence.save()
+    except Exception as exc:  # e.g. the disk is full: the previous save is intact and complete
+        logger.error("The final save failed (%s); the state file keeps the last successful save.", exc)
     reporter.stopped(reason)
     logger.info("Executor %s: %s.", options.executor_id, reason)
     if outcome == LoopOutcome.halted and options.run_single_cycle:

@@ -33,6 +33,7 @@ from tradeexecutor.cli.commands import (
     reset_state,
     show_positions,
     start,
+    sweep,
     version,
 )
 from tradeexecutor.cli.env_files import command_name, extract_env_files, pass_to_command
@@ -92,6 +93,7 @@ app.command("reset-state")(reset_state.reset_state)
 app.command("audit")(audit.audit)
 app.command("backtest")(backtest.backtest)
 app.command("start")(start.start)
+app.command("sweep")(sweep.sweep)
 app.command("dashboard")(dashboard.dashboard)
 app.command("create-dashboard-user")(dashboard.create_dashboard_user)
 app.command("healthcheck")(healthcheck.healthcheck)

@@ -42,6 +42,7 @@ class MonitoringOptions:
     http_username: str | None = None
     http_password: str | None = field(default=None, repr=False)
     http_cors_origins: str | None = None
+    http_trusted_proxy: str | None = None
     discord_webhook_url: str | None = field(default=None, repr=False)
     discord_error_webhook_url: str | None = field(default=None, repr=False)
     logstash_server: str | None = None
@@ -121,6 +122,7 @@ def start_monitoring(
             options.http_username,
             options.http_password,
             options.http_cors_origins,
+            trusted_proxy=options.http_trusted_proxy,
             **({"threads": webhook_threads} if webhook_threads else {}),
         )
 

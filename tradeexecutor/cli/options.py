@@ -45,11 +45,21 @@ def option(flag: str, help: str, *aliases: str, **kwargs: Any) -> Any:
 StrategyFile = Annotated[
     Path | None, option("--strategy-file", "Python strategy module to load.", show_default=False)
 ]
+Param = Annotated[
+    list[str] | None,
+    option(
+        "--param",
+        "Override one of the strategy's PARAMETERS, NAME=VALUE (repeatable; the env var takes several "
+        "separated by spaces); checked against PARAMETERS.",
+        show_default=False,
+    ),
+]
 StateFile = Annotated[
     Path | None,
     option(
         "--state-file",
-        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json).",
+        "JSON state file. Default: state/<id>.json (backtests: state/<id>-backtest.json). Live commands "
+        "refuse a directory that does not exist; only the default state/ is created.",
         show_default=False,
     ),
 ]
@@ -131,7 +141,18 @@ HttpCorsOrigins = Annotated[
     str | None,
     option(
         "--http-cors-origins",
-        "Comma-separated origins allowed to read the webhook from a browser; * for any.",
+        "Comma-separated origins allowed to read the webhook from a browser (* for any), and to post "
+        "the dashboard's login form (* excluded).",
+        show_default=False,
+    ),
+]
+HttpTrustedProxy = Annotated[
+    str | None,
+    option(
+        "--http-trusted-proxy",
+        "IP address of the reverse proxy in front of the webhook (* for any, when only the proxy can "
+        "reach it): its X-Forwarded-For, -Proto and -Host headers are believed, so logins are limited "
+        "per real client address. Default: no proxy headers are believed.",
         show_default=False,
     ),
 ]
@@ -352,7 +373,15 @@ Simulate = Annotated[
     option(
         "--simulate",
         "Rehearse on an anvil fork of the configured node: real pools, no real money; the state goes to "
-        "<state>.simulated.json and the real state file is never touched.",
+        "<state>.simulated.json, a fresh copy of the real state (never touched) unless --continue-simulation.",
+    ),
+]
+ContinueSimulation = Annotated[
+    bool,
+    option(
+        "--continue-simulation",
+        "With --simulate: continue the previous rehearsal's <state>.simulated.json instead of a fresh copy of "
+        "the real state; the wallet on the new fork is given the balances that state books.",
     ),
 ]
 SimulateReserve = Annotated[
@@ -442,7 +471,11 @@ BacktestStopLossTimeFrameOverride = Annotated[
     ),
 ]
 InitialCash = Annotated[
-    str, option("--initial-cash", "Reserve currency the backtest starts with (e.g. 10000 USDC).")
+    str,
+    option(
+        "--initial-cash",
+        "Reserve currency a backtest or paper trading (dummy) starts with: more than 0 (e.g. 10000 USDC).",
+    ),
 ]
 CandleData = Annotated[
     Path | None,
@@ -546,8 +579,18 @@ WatchdogTimeout = Annotated[
     str | None,
     option(
         "--watchdog-timeout",
-        "Alert when one cycle runs longer than this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
+        "Alert, and answer /health with 503 (stalled), when one cycle or stop-loss check runs longer than "
+        "this (30s, 5m, 1h). Default: the cycle duration, at least 5m.",
         show_default=False,
+    ),
+]
+StopChecksAfterHalt = Annotated[
+    bool,
+    option(
+        "--stop-checks-after-halt/--no-stop-checks-after-halt",
+        "After a strategy error halts trading, keep checking the stop losses and take profits of open "
+        "positions (the default). --no-stop-checks-after-halt stops them too. An invariant violation always "
+        "stops them.",
     ),
 ]
 
@@ -653,3 +696,58 @@ PublicOnly = Annotated[
         "Every --env-file is public: flag any secret in them and do not require the secret variables.",
     ),
 ]
+
+
+# --- sweep: many backtests on Dask ---------------------------------------------------------------
+
+Grid = Annotated[
+    list[str] | None,
+    option(
+        "--grid",
+        "A parameter to sweep, NAME=LOW:HIGH:STEP (both ends included) or NAME=V1,V2,... (repeatable).",
+        show_default=False,
+    ),
+]
+Samples = Annotated[
+    int | None,
+    option("--samples", "Run this many random combinations of the grid instead of all.", show_default=False),
+]
+Trials = Annotated[
+    int | None,
+    option("--trials", "Search the grid with Optuna for this many trials instead.", show_default=False),
+]
+Objective = Annotated[
+    str,
+    option(
+        "--objective",
+        "What the results are sorted by and Optuna optimises: sharpe, cagr, calmar, return, profit, "
+        "win_rate, max_drawdown (lowest first) or any summary column.",
+    ),
+]
+ResultsDir = Annotated[
+    Path | None,
+    option(
+        "--results-dir",
+        "Directory for results.parquet, results.csv and report.html; runs already in it are not repeated. "
+        "Default: sweeps/<strategy file name>.",
+        show_default=False,
+    ),
+]
+DaskScheduler = Annotated[
+    str | None,
+    option(
+        "--dask-scheduler",
+        "Run on this Dask cluster (tcp://host:8786) instead of an embedded one on this machine.",
+        show_default=False,
+    ),
+]
+DaskWorkers = Annotated[
+    int | None,
+    option(
+        "--dask-workers",
+        "Worker processes of the embedded cluster. Default: one per CPU core.",
+        show_default=False,
+        min=1,
+    ),
+]
+SweepSeed = Annotated[int, option("--sweep-seed", "Seed for --samples and --trials (same seed, same picks).")]

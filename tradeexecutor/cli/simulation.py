@@ -2,7 +2,7 @@
 
 Usage in a command (after the state path is known, before connecting):
 
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, path) as scope:
+    with simulate_if_asked(simulate, simulate_reserve, strategy_file, path, continue_simulation) as scope:
         setup = connect_live(...)        # reaches the fork when simulating
         scope.connected(setup)           # funds --simulate-reserve, prints what is simulated
         ... open scope.state_path instead of path ...
@@ -46,14 +46,20 @@ class SimulationScope:
 
 @contextmanager
 def simulate_if_asked(
-    simulate: bool, simulate_reserve: Decimal | None, strategy_file: Path | None, state_path: Path
+    simulate: bool,
+    simulate_reserve: Decimal | None,
+    strategy_file: Path | None,
+    state_path: Path,
+    continue_simulation: bool = False,
 ) -> Iterator[SimulationScope]:
     if not simulate:
         if simulate_reserve is not None:
             raise UserError("--simulate-reserve only works with --simulate: add --simulate or drop it.")
+        if continue_simulation:
+            raise UserError("--continue-simulation only works with --simulate: add --simulate or drop it.")
         yield SimulationScope(state_path)
         return
     from tradeexecutor.execution.live.simulate import simulation
 
-    with simulation(strategy_file, state_path) as sim:
+    with simulation(strategy_file, state_path, continue_previous=continue_simulation) as sim:
         yield SimulationScope(sim.state_path, sim, simulate_reserve)

@@ -1,9 +1,11 @@
-"""Docker-style .env files.
+"""Docker-style .env files, parsed by python-dotenv.
 
 Format: one `NAME=value` per line, `#` comments and blank lines ignored, an optional
-`export ` prefix tolerated. Values are taken literally except that one pair of matching
-surrounding quotes is removed (docker compose does the same), so files written for
-`docker compose` and for this CLI are interchangeable.
+`export ` prefix tolerated. Values are read as docker compose reads an `env_file:` (python-dotenv
+implements the same rules): one pair of surrounding quotes is removed, an unquoted value ends
+at ` #` (a comment), `$VARIABLES` are not expanded. So a file means the same to this CLI and to
+`docker compose`. `docker run --env-file` reads the text after `=` literally instead: each
+entry keeps that literal reading too, and `check-config` refuses a value the two read differently.
 
 Precedence when loading into the process environment: later files override earlier
 files, and a variable already set in the real environment wins over every file. That
@@ -13,13 +15,18 @@ one value for one run without editing the file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv.parser import Binding, parse_stream
+
+from tradeexecutor.state.filewrite import write_atomic
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NEWLINE = re.compile(r"\r\n|\n|\r")
 
 
 class EnvFileError(ValueError):
@@ -29,12 +36,20 @@ class EnvFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class EnvEntry:
     name: str
-    value: str
+    value: str  # as docker compose (and this CLI) reads it
+    literal: str  # the text after `=`, one pair of surrounding quotes removed: docker run's reading
     path: Path
     line: int
 
 
-def _unquote(value: str) -> str:
+def _line_of(binding: Binding) -> int:
+    """The line a binding's text starts on: dotenv counts from the blank lines before it."""
+    text = binding.original.string
+    return binding.original.line + len(_NEWLINE.findall(text[: len(text) - len(text.lstrip())]))
+
+
+def _literal(text: str) -> str:
+    value = text.partition("=")[2].strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
@@ -50,20 +65,23 @@ def parse_env_file(path: Path) -> list[EnvEntry]:
         raise EnvFileError(f"Env file {path} cannot be read: {e.__class__.__name__}.") from None
 
     entries: list[EnvEntry] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not _NAME.fullmatch(name):
-            shown = name if sep else line
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is None and not binding.error:
+            continue  # a comment or blank lines
+        line, written = _line_of(binding), binding.original.string.strip()
+        name, value = binding.key, binding.value
+        if binding.error:
+            # compose cannot read it (`A='quoted' rest`); docker run can: keep the literal reading,
+            # which check-config then refuses with the reason
+            name, value = written.removeprefix("export ").partition("=")[0].strip(), _literal(written)
+            if "=" not in written:
+                name = ""
+        if value is None or not _NAME.fullmatch(name or ""):
+            shown = name if value is not None and name else written
             raise EnvFileError(
-                f"{path}:{number}: expected NAME=value, got {shown[:40]!r}; fix or comment out this line."
+                f"{path}:{line}: expected NAME=value, got {shown[:40]!r}; fix or comment out this line."
             )
-        entries.append(EnvEntry(name=name, value=_unquote(value.strip()), path=path, line=number))
+        entries.append(EnvEntry(name, value, _literal(written), path, line))
     return entries
 
 
@@ -115,8 +133,8 @@ def docker_value_problem(value: str) -> str | None:
 def write_env_file(path: Path, variables: list[tuple[str, str]], header: str = "") -> None:
     """Write NAME=value lines atomically, readable by the owner only (it holds secrets).
 
-    A temporary file in the same directory is written, flushed to disk and renamed over the
-    target, so a reader sees the old file or the new one, never a half-written one.
+    Atomic (state/filewrite.py): a reader sees the old file or the new one, never a half-written
+    one, and the file is never readable by others, not even for an instant.
     """
     bad = [name for name, value in variables if docker_value_problem(value) is not None]
     if bad:
@@ -126,23 +144,4 @@ def write_env_file(path: Path, variables: list[tuple[str, str]], header: str = "
             raise EnvFileError(f"{name!r} is not a valid variable name.")
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     lines += [f"{name}={value}" for name, value in variables]
-    data = ("\n".join(lines) + "\n").encode("utf-8")
-
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600)

@@ -183,7 +183,7 @@ def check_docker_format(merged: Mapping[str, EnvEntry]) -> list[Problem]:
     """Values a Docker env file cannot carry unchanged to every reader."""
     problems = []
     for name, entry in merged.items():
-        wrong = docker_value_problem(entry.value)
+        wrong = docker_value_problem(entry.literal)
         if wrong is not None:
             problems.append(Problem(entry, f"{name}: {wrong}"))
     return problems

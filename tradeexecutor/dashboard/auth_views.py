@@ -15,6 +15,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from tradeexecutor.dashboard import static
+from tradeexecutor.dashboard.auth.origin import is_same_site_post
+from tradeexecutor.dashboard.auth.ratelimit import login_keys, username_key
 from tradeexecutor.dashboard.auth.session import CSRF_COOKIE, SESSION_COOKIE, SESSION_SECONDS, new_nonce
 from tradeexecutor.dashboard.config import LoginConfig
 from tradeexecutor.dashboard.pages import render
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 WRONG = "Wrong username or password."
 FORM_EXPIRED = "The login form expired or came from another site: reload this page and log in again."
+CROSS_SITE = (
+    "This form was sent from another site, so it was refused: open this site's own page and use it there."
+)
 MAX_FIELD = 256
 
 
@@ -85,6 +90,16 @@ def _login_form(
     return response
 
 
+def _cross_site(request: Request) -> Response | None:
+    """403 for a form posted from another site (auth/origin.py), before anything else reads it."""
+    allowed = request.registry.webhook_context.cors_origins
+    origin, referer = request.headers.get("Origin"), request.headers.get("Referer")
+    if is_same_site_post(origin, referer, request.host_url, allowed):
+        return None
+    logger.warning("Refused a %s form posted from %s", request.path, (origin or referer or "?")[:200])
+    return error_page(request, 403, CROSS_SITE, "Forbidden")
+
+
 def login(request: Request) -> Response:
     config = dashboard(request)
     login_config = config.login
@@ -94,12 +109,14 @@ def login(request: Request) -> Response:
         if login_config.session(request.cookies.get(SESSION_COOKIE)) is not None:
             return redirect(safe_next(request.GET.get("next")))
         return _login_form(request, login_config)
+    if (refused := _cross_site(request)) is not None:
+        return refused
     form = request.POST
     username = (form.get("username") or "")[:MAX_FIELD]
     password = (form.get("password") or "")[: MAX_FIELD * 4]
     if not login_config.signer.check_csrf(request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
         return _login_form(request, login_config, message=FORM_EXPIRED, username=username, status=403)
-    keys = [f"ip:{request.remote_addr or '?'}", f"user:{username.strip().lower()}"]
+    keys = login_keys(request.remote_addr, username)
     wait = login_config.limiter.retry_after(keys)
     if wait is not None:
         response = _login_form(
@@ -115,7 +132,7 @@ def login(request: Request) -> Response:
         login_config.limiter.failed(keys)
         logger.warning("Dashboard login failed from %s", request.remote_addr)
         return _login_form(request, login_config, message=WRONG, username=username)
-    login_config.limiter.succeeded(keys[1:])
+    login_config.limiter.succeeded([username_key(request.remote_addr, username)])
     logger.info("Dashboard login by %s from %s", username.strip(), request.remote_addr)
     response = redirect(safe_next(form.get("next")))
     _set_cookie(
@@ -133,6 +150,8 @@ def logout(request: Request) -> Response:
     login_config = dashboard(request).login
     if login_config is None:
         return redirect("/")
+    if (refused := _cross_site(request)) is not None:
+        return refused
     session = login_config.session(request.cookies.get(SESSION_COOKIE))
     if session is None:
         return redirect("/login")

@@ -31,7 +31,7 @@ def strategy_chart(
     end: datetime.datetime | None,
     currency: str,
 ) -> dict[str, Any]:
-    """Price charts (candles, indicators, fills, levels), indicator panes, equity and drawdown."""
+    """Price charts (candles, plots, fills, levels), plot panes, equity and drawdown."""
     from bokeh.embed import json_item
 
     from tradeexecutor.analysis.charts import strategy_layout

@@ -136,6 +136,31 @@ class FleetRow:
     last_cycle_at: datetime.datetime | None
     completed_cycle: int | None
     detail: str
+    currency: str | None = None  # of total_equity and profit
+    profit: Decimal | None = None  # realised plus unrealised profit of every position
+
+
+@dataclass(frozen=True, slots=True)
+class FleetTotal:
+    """The fleet's equity and profit in one currency: only amounts in the same currency add up."""
+
+    currency: str
+    total_equity: Decimal
+    profit: Decimal
+    executors: int  # how many executors' figures are in it
+
+
+def fleet_totals(rows: Sequence[FleetRow]) -> list[FleetTotal]:
+    """One total per currency, largest equity first; executors that did not report (unreachable,
+    no reserve yet, or too old to say their currency) are left out and not counted."""
+    sums: dict[str, tuple[Decimal, Decimal, int]] = {}
+    for row in rows:
+        if row.currency is None or row.total_equity is None:
+            continue
+        equity, profit, count = sums.get(row.currency, (Decimal(0), Decimal(0), 0))
+        sums[row.currency] = (equity + row.total_equity, profit + (row.profit or Decimal(0)), count + 1)
+    totals = [FleetTotal(currency, *figures) for currency, figures in sums.items()]
+    return sorted(totals, key=lambda t: (-t.total_equity, t.currency))
 
 
 def _reason(error: BaseException) -> str:
@@ -153,10 +178,12 @@ def _reason(error: BaseException) -> str:
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A finite amount from another executor's JSON, or None."""
     try:
-        return Decimal(str(value)) if value is not None else None
+        amount = Decimal(str(value)) if value is not None else None
     except InvalidOperation:
         return None
+    return amount if amount is not None and amount.is_finite() else None
 
 
 def row_for(entry: FleetEntry, status: Any, metadata: Any) -> FleetRow:
@@ -176,6 +203,8 @@ def row_for(entry: FleetEntry, status: Any, metadata: Any) -> FleetRow:
             _reason(status),
         )
     meta = metadata if isinstance(metadata, dict) else {}
+    summary = meta.get("summary") if isinstance(meta.get("summary"), dict) else {}
+    currency = summary.get("currency")
     exception = status.get("exception") or {}
     if not status.get("executor_running", False):
         state, label = "stopped", "Stopped"
@@ -193,12 +222,14 @@ def row_for(entry: FleetEntry, status: Any, metadata: Any) -> FleetRow:
         icon_url=safe_url(meta.get("icon_url")),
         state=state,
         label=label,
-        total_equity=_decimal((meta.get("summary") or {}).get("total_equity")),
+        total_equity=_decimal(summary.get("total_equity")),
         last_cycle_at=datetime.datetime.fromtimestamp(last, datetime.UTC)
         if isinstance(last, int | float)
         else None,
         completed_cycle=status.get("completed_cycle"),
         detail=str(detail)[:300],
+        currency=currency if isinstance(currency, str) and currency else None,
+        profit=_decimal(summary.get("profit")),
     )
 
 

@@ -13,6 +13,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from tradeexecutor.dashboard import auth_views
+from tradeexecutor.dashboard.fleet import fleet_totals
 from tradeexecutor.dashboard.pages import render
 from tradeexecutor.dashboard.views import base_context, dashboard, html_response, login_required
 from tradeexecutor.webhook import views as api_views
@@ -25,7 +26,8 @@ def fleet_page(request: Request) -> Response:
     """Every executor's status, value and last cycle, read from their webhooks."""
     poller = dashboard(request).fleet
     context = base_context(request, "Strategies", None)
-    return html_response(render("fleet.html", rows=poller.rows(), **context))
+    rows = poller.rows()
+    return html_response(render("fleet.html", rows=rows, totals=fleet_totals(rows), **context))
 
 
 FLEET_ROUTES: tuple[Route, ...] = (

@@ -25,7 +25,14 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradeexecutor.analysis.summary import calculate_summary, equity_curve, summary_rows
+from tradeexecutor.analysis.summary import (
+    calculate_summary,
+    count_trades,
+    equity_curve,
+    net_deposited,
+    reserve_flows,
+    summary_rows,
+)
 from tradeexecutor.dashboard.timewindow import TimeWindow
 from tradeexecutor.state.errors import StateError
 from tradeexecutor.state.ledger import LedgerKind
@@ -89,26 +96,10 @@ def _snapshot_at(state: State, at: datetime.datetime | None) -> PortfolioSnapsho
     return found
 
 
-def _reserve_flow(state: State, at: datetime.datetime | None) -> Decimal:
-    """Reserve deposited less withdrawn up to `at` (None: ever)."""
-    key = state.portfolio.reserve_key
-    asset = state.ledger.assets.get(key) if key else None
-    if asset is None:
-        return ZERO
-    raw = sum(
-        e.amount_raw
-        for e in state.ledger.entries
-        if e.asset_key == key
-        and e.kind in (LedgerKind.deposit, LedgerKind.withdrawal)
-        and (at is None or e.at <= at)
-    )
-    return asset.to_decimal(raw)
-
-
 def _equity_and_pnl(state: State, at: datetime.datetime | None) -> tuple[Decimal, Decimal]:
     snapshot = _snapshot_at(state, at)
     if snapshot is None:
-        return _reserve_flow(state, at), ZERO
+        return net_deposited(reserve_flows(state), at), ZERO
     return snapshot.total_equity, snapshot.realised_pnl + snapshot.unrealised_pnl
 
 
@@ -144,11 +135,9 @@ def breakdown(state: State, window: TimeWindow) -> Breakdown | None:
         elif e.kind == LedgerKind.drift:
             drift += amount
     lp_fees = gas_reserve = ZERO
-    executed = 0
     for t in portfolio.all_trades():
         if t.status != TradeStatus.success or not window.contains(t.executed_at):
             continue
-        executed += 1
         lp_fees += t.lp_fees_reserve or ZERO
         gas_reserve += t.gas_fees_reserve
     gas_asset = gas_asset or (holding.asset if holding is not None else None)
@@ -164,7 +153,7 @@ def breakdown(state: State, window: TimeWindow) -> Breakdown | None:
         gas_native=gas_asset.to_decimal(gas_raw) if gas_asset is not None else ZERO,
         gas_native_symbol=gas_asset.symbol if gas_asset is not None else "",
         gas_reserve=gas_reserve,
-        trades_executed=executed,
+        trades_executed=count_trades(state, window.start, window.end),
     )
 
 

@@ -27,7 +27,7 @@ PublishedCandles = Sequence[tuple[datetime.datetime, datetime.datetime, float, f
 
 @dataclass(frozen=True, slots=True)
 class ChartPair:
-    """A pair with a price chart: traded, or with candles published, or with indicators."""
+    """A pair with a price chart: traded, or with candles published, or with plots."""
 
     ticker: str
     key: str | None  # None when only candles are known (a pair the strategy has not traded)
@@ -43,12 +43,12 @@ def traded_pairs(state: State) -> list[TradingPairIdentifier]:
 
 def chart_pairs(state: State | None, published: Mapping[str, PublishedCandles]) -> list[ChartPair]:
     """Every pair to draw: traded pairs (most traded first), then pairs the strategy drew
-    indicators on, then the rest of the universe whose candles were published."""
+    plots on, then the rest of the universe whose candles were published."""
     pairs: dict[str, ChartPair] = {}
     if state is not None:
         for pair in traded_pairs(state):
             pairs.setdefault(pair.ticker, ChartPair(pair.ticker, pair.key))
-        for series in state.indicators.series.values():
+        for series in state.plots.series.values():
             if series.pair:
                 pairs.setdefault(series.ticker, ChartPair(series.ticker, series.pair))
     for ticker in published:
@@ -96,7 +96,7 @@ def strategy_frames(
     window: TimeWindow,
     volume_threshold: Decimal = Decimal(0),
 ) -> tuple[list[Any], Any, Any]:
-    """(a `PairFrames` per pair, the indicator panes, equity with buy-and-hold) in the window."""
+    """(a `PairFrames` per pair, the plot panes, equity with buy-and-hold) in the window."""
     import pandas as pd
 
     from tradeexecutor.analysis import chart_data
@@ -105,10 +105,10 @@ def strategy_frames(
     start, end = window.start, window.end
     if state is not None:
         fills = chart_data.fills_frame(state, start=start, end=end, volume_threshold=volume_threshold)
-        indicators = chart_data.indicators_frame(state, start=start, end=end)
+        plots = chart_data.plots_frame(state, start=start, end=end)
         levels = chart_data.levels_frame(state)
     else:
-        fills = indicators = levels = None
+        fills = plots = levels = None
     frames, closes = [], {}
     for pair in pairs:
         candles, width = published_candles(published.get(pair.ticker, ()), window)
@@ -120,7 +120,7 @@ def strategy_frames(
                 candles=candles,
                 width=width,
                 fills=_rows_of(fills, pair.key),
-                indicators=_rows_of(indicators, pair.key),
+                plots=_rows_of(plots, pair.key),
                 levels=_rows_of(levels, pair.key),
                 note=_describe_width(width) if width is not None else "no candles published yet",
             )
@@ -131,7 +131,7 @@ def strategy_frames(
     equity["buy_and_hold"] = chart_data.buy_and_hold(chart_data.reserve_flows(state), closes, equity.index)
     if not equity["buy_and_hold"].notna().any():
         equity = equity.drop(columns="buy_and_hold")
-    panes = indicators[indicators["pane"] != ""] if indicators is not None else pd.DataFrame()
+    panes = plots[plots["pane"] != ""] if plots is not None else pd.DataFrame()
     return frames, panes, equity
 
 

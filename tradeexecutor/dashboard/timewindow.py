@@ -63,7 +63,10 @@ def parse_time(name: str, raw: str) -> datetime.datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-14:00 is past the last representable time
+        raise BadQuery(f"{name}={raw!r} is out of range: use a time such as {EXAMPLE}.") from None
 
 
 def parse_window(params: Mapping[str, str], now: datetime.datetime) -> TimeWindow:
@@ -81,5 +84,10 @@ def parse_window(params: Mapping[str, str], now: datetime.datetime) -> TimeWindo
         span = WINDOWS[label]
         return TimeWindow(now - span if span is not None else None, None, label)
     if start is None and label and WINDOWS[label] is not None:
-        start = end - WINDOWS[label]  # type: ignore[operator]
+        try:
+            start = end - WINDOWS[label]  # type: ignore[operator]
+        except OverflowError:
+            raise BadQuery(
+                f"end={raw_end!r} leaves no room for the {label} window before it: use a later end."
+            ) from None
     return TimeWindow(start, end, "custom")

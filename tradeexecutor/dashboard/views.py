@@ -151,7 +151,7 @@ def _common(request: Request, title: str, active: str) -> tuple[dict[str, Any], 
 
 @login_required
 def strategy_page(request: Request) -> Response:
-    """Status; candles of every pair with fills, indicators and levels; equity; positions tables."""
+    """Status; candles of every pair with fills, plots and levels; equity; positions tables."""
     try:
         context, state, window = _common(request, "Strategy", "strategy")
         snapshot = context["snapshot"]

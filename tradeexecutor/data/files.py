@@ -11,9 +11,7 @@ leaves half a file for the next run to trip over.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ import pandas as pd
 
 from tradeexecutor.data.candles import INDEX_NAME, CandleDataError, select_range, validate_candles
 from tradeexecutor.data.time_bucket import TimeBucket
+from tradeexecutor.state.filewrite import replacing
 from tradeexecutor.state.identifiers import TradingPairIdentifier
 
 SUFFIXES = (".parquet", ".csv")
@@ -120,30 +119,16 @@ def write_candle_file(candles: pd.DataFrame, path: Path) -> None:
         raise CandleDataError(f"Candle file {path} must end in .parquet or .csv.")
     candles = validate_candles(candles, f"Candles for {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            frame = candles.reset_index()
-            if suffix == ".parquet":
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+    frame = candles.reset_index()
+    with replacing(path) as tmp:
+        if suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), f)
-            else:
-                frame[INDEX_NAME] = frame[INDEX_NAME].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-                f.write(frame.to_csv(index=False).encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        else:
+            frame[INDEX_NAME] = frame[INDEX_NAME].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            tmp.write_bytes(frame.to_csv(index=False).encode())
 
 
 class FileCandleSource:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 
 from tradeexecutor.ethereum.batch import batch_rpc
+from tradeexecutor.state.filewrite import replacing, write_atomic
 from tradeexecutor.state.identifiers import TradingPairIdentifier, address_key
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,8 @@ class OnchainCandleSource:
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), b"last_scanned_block": str(last_block).encode()}
         )
-        _atomic(stem.with_suffix(".parquet"), lambda tmp: pq.write_table(table, tmp))
+        with replacing(stem.with_suffix(".parquet")) as tmp:
+            pq.write_table(table, tmp)
         progress = {
             "format": FORMAT,
             "pair": pair.ticker,
@@ -202,7 +203,7 @@ class OnchainCandleSource:
             "candles": len(candles),
             "updated_at": datetime.now(UTC).isoformat(),
         }
-        _atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(progress, indent=2) + "\n"))
+        write_atomic(stem.with_suffix(".json"), (json.dumps(progress, indent=2) + "\n").encode())
 
     # --- scanning -----------------------------------------------------------------------------
 
@@ -301,11 +302,3 @@ class OnchainCandleSource:
             for old in sorted(self._timestamps)[: len(self._timestamps) - _BLOCK_CACHE_SIZE]:
                 del self._timestamps[old]
         return found
-
-
-def _atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    tmp.replace(path)

@@ -33,10 +33,6 @@ _DURATIONS: dict[str, timedelta] = {
 VALID_DURATIONS: tuple[str, ...] = tuple(_DURATIONS)
 
 
-def duration_of(value: str) -> timedelta:
-    return _DURATIONS[value]
-
-
 def parse_duration_value(value: object, what: str) -> str:
     """Normalise `value` ('1h', ' 1H ', an enum member) to its canonical string, or raise
     ValueError with one sentence listing the valid values."""
@@ -55,24 +51,33 @@ def require_utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC)
 
 
-def floor_to_grid(ts: datetime, step: timedelta) -> datetime:
-    """The grid point at or before `ts`."""
-    ts = require_utc(ts)
-    k = (ts - GRID_ORIGIN) // step
-    return GRID_ORIGIN + k * step
+class OnTheGrid:
+    """The grid arithmetic of a duration enum (`TimeBucket`, `CycleDuration`), written once.
+
+    A mix-in for a StrEnum whose values are the duration strings ('1m' ... '7d')."""
+
+    value: str
+
+    def floor(self, ts: datetime) -> datetime:
+        """The grid point at or before `ts`: the start of the candle or cycle containing it."""
+        step = self.timedelta
+        return GRID_ORIGIN + ((require_utc(ts) - GRID_ORIGIN) // step) * step
+
+    def ceil(self, ts: datetime) -> datetime:
+        """The grid point at or after `ts`."""
+        floor = self.floor(ts)
+        return floor if floor == require_utc(ts) else floor + self.timedelta
+
+    def is_aligned(self, ts: datetime) -> bool:
+        return self.floor(ts) == require_utc(ts)
+
+    # last in the class body, so the annotations above never read this name as the type
+    @property
+    def timedelta(self) -> timedelta:
+        return _DURATIONS[self.value]
 
 
-def ceil_to_grid(ts: datetime, step: timedelta) -> datetime:
-    """The grid point at or after `ts`."""
-    floor = floor_to_grid(ts, step)
-    return floor if floor == require_utc(ts) else floor + step
-
-
-def is_on_grid(ts: datetime, step: timedelta) -> bool:
-    return floor_to_grid(ts, step) == require_utc(ts)
-
-
-class TimeBucket(StrEnum):
+class TimeBucket(OnTheGrid, StrEnum):
     """The width of one candle. Values are the strings users write: '1m' ... '7d'."""
 
     m1 = "1m"
@@ -92,19 +97,5 @@ class TimeBucket(StrEnum):
         return cls(parse_duration_value(value, "Time bucket"))
 
     @property
-    def timedelta(self) -> timedelta:
-        return _DURATIONS[self.value]
-
-    @property
     def nanoseconds(self) -> int:
         return (self.timedelta // timedelta(microseconds=1)) * 1000
-
-    def floor(self, ts: datetime) -> datetime:
-        """Start of the candle that contains `ts`."""
-        return floor_to_grid(ts, self.timedelta)
-
-    def ceil(self, ts: datetime) -> datetime:
-        return ceil_to_grid(ts, self.timedelta)
-
-    def is_aligned(self, ts: datetime) -> bool:
-        return is_on_grid(ts, self.timedelta)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from web3 import HTTPProvider, Web3
 from tradeexecutor.devchain.anvil import AnvilProcess
 from tradeexecutor.devchain.deploy import DEFAULT_POOLS, DEFAULT_TOKENS, PoolSpec, TokenSpec, deploy_devchain
 from tradeexecutor.ethereum.uniswap_v2.deployment import UniswapV2DeploymentFile
+from tradeexecutor.state.filewrite import write_atomic
 
 ANVIL_CHAIN_ID = 31337
 
@@ -79,10 +79,9 @@ def start_devchain(
 def write_wallet_env(path: Path, devchain: Devchain) -> None:
     """Write PRIVATE_KEY and JSON_RPC_ANVIL for other commands, readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("# Written by `trade-executor devchain up`: a throwaway key for the local chain only.\n")
-        f.write(f"PRIVATE_KEY={devchain.hot_wallet.key.to_0x_hex()}\n")
-        f.write(f"JSON_RPC_ANVIL={devchain.rpc_url}\n")
-    tmp.replace(path)
+    text = (
+        "# Written by `trade-executor devchain up`: a throwaway key for the local chain only.\n"
+        f"PRIVATE_KEY={devchain.hot_wallet.key.to_0x_hex()}\n"
+        f"JSON_RPC_ANVIL={devchain.rpc_url}\n"
+    )
+    write_atomic(path, text.encode(), mode=0o600)

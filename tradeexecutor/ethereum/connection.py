@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import requests
 from web3 import Web3
-from web3._utils.batching import sort_batch_response_by_response_ids
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -39,6 +38,10 @@ MAX_BACKOFF = 8.0
 
 class RPCUnavailable(UserError):
     """No configured node answered: every URL failed at the transport level."""
+
+
+class ChainIdMismatch(UserError):
+    """The node answers for another chain than the strategy's: nothing may be read or sent through it."""
 
 
 def redact_url(url: str) -> str:
@@ -83,6 +86,13 @@ def _transport_failure(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def _in_request_order(responses: list[Any]) -> list[Any]:
+    """JSON-RPC 2.0 lets a node answer a batch in any order; our request ids count up."""
+    if all(isinstance(r, dict) and r.get("id") is not None for r in responses):
+        return sorted(responses, key=lambda r: r["id"])
+    return responses  # an answer without ids (some errors): only its order is left to trust
+
+
 class FailoverHTTPProvider(JSONBaseProvider):
     """An HTTP JSON-RPC provider over several URLs of the same chain.
 
@@ -114,6 +124,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
         self._lock = threading.Lock()
         self.expected_chain_id: int | None = None
         self._verified: set[int] = set()  # indexes of URLs known to be on expected_chain_id
+        self._wrong_chains: dict[int, int] = {}  # index -> the chain id it answered last time
 
     @property
     def hosts(self) -> str:
@@ -147,18 +158,23 @@ class FailoverHTTPProvider(JSONBaseProvider):
             self._verified = {self._current}
 
     def _wrong_chain(self, index: int) -> str | None:
-        """Why URL `index` must not be used (transport failure or another chain), or None."""
+        """Why URL `index` must not be used (transport failure or another chain), or None.
+
+        A URL is verified once, and again after every transport failure: a node that comes
+        back from an outage may be another node (a restarted container, a changed DNS entry)."""
         expected = self.expected_chain_id
         if expected is None or index in self._verified:
             return None
         answer = self._try(self.urls[index], self.encode_rpc_request(RPCEndpoint("eth_chainId"), []))
         if isinstance(answer, str):
+            self._wrong_chains.pop(index, None)
             return answer
         try:
             actual = int(answer["result"], 16)
         except (KeyError, TypeError, ValueError):
             return "did not answer eth_chainId"
         if actual != expected:
+            self._wrong_chains[index] = actual
             logger.error(
                 "JSON-RPC node %s in %s is on chain %d, not %d: it is never used",
                 redact_url(self.urls[index]),
@@ -169,6 +185,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
             return f"is on chain {actual}, not {expected}"
         with self._lock:
             self._verified.add(index)
+            self._wrong_chains.pop(index, None)
         return None
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
@@ -178,7 +195,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
         response = self._post(self.encode_batch_rpc_request(batch_requests), "batch")
         if not isinstance(response, list):
             return response  # the node rejected the whole batch with one error object
-        return sort_batch_response_by_response_ids(response)
+        return _in_request_order(response)
 
     def forward(self, body: bytes) -> Any:
         """Send an already encoded JSON-RPC request or batch with failover; the decoded answer.
@@ -190,6 +207,8 @@ class FailoverHTTPProvider(JSONBaseProvider):
     def _post(self, body: bytes, what: str) -> Any:
         failures: dict[str, str] = {}
         for round_no in range(self.retries):
+            if round_no and len(self._wrong_chains) == len(self.urls):
+                break  # every node answers, for another chain: waiting will not help
             if round_no:
                 time.sleep(min(self.backoff * 2 ** (round_no - 1), MAX_BACKOFF))
             with self._lock:
@@ -205,6 +224,8 @@ class FailoverHTTPProvider(JSONBaseProvider):
                         logger.warning("JSON-RPC failover: now using %s", redact_url(url))
                     return outcome
                 failures[redact_url(url)] = outcome
+                with self._lock:
+                    self._verified.discard(index)  # check its chain again once it answers
                 logger.warning(
                     "JSON-RPC node %s %s on %s (round %d of %d)",
                     redact_url(url),
@@ -214,6 +235,13 @@ class FailoverHTTPProvider(JSONBaseProvider):
                     self.retries,
                 )
         detail = "; ".join(f"{host} {why}" for host, why in failures.items())
+        if self.expected_chain_id is not None and len(self._wrong_chains) == len(self.urls):
+            actual = sorted(set(self._wrong_chains.values()))
+            raise ChainIdMismatch(
+                f"The node in {self.source} ({self.hosts}) is now on chain {', '.join(map(str, actual))}, not "
+                f"{self.expected_chain_id} ({ChainId.name_of(self.expected_chain_id)}): nothing is read or sent "
+                f"through it; point {self.source} at a {ChainId.name_of(self.expected_chain_id)} node and restart."
+            )
         raise RPCUnavailable(
             f"No JSON-RPC node answered ({detail}): check that the node is up and that {self.source} is right."
         )
@@ -275,7 +303,7 @@ def check_chain_id(web3: Web3, expected: int, env_var: str | None = None) -> int
     actual = web3.eth.chain_id
     if actual != expected:
         hosts = getattr(web3.provider, "hosts", "the node")
-        raise UserError(
+        raise ChainIdMismatch(
             f"The node in {env_var} ({hosts}) is on chain {actual} ({ChainId.name_of(actual)}) but the "
             f"strategy's CHAIN_ID is {expected} ({ChainId.name_of(expected)}): point {env_var} at a "
             f"{ChainId.name_of(expected)} node or fix CHAIN_ID."

@@ -175,14 +175,23 @@ def pad_gas_limit(estimate: int) -> int:
     return math.ceil(Decimal(estimate) * GAS_LIMIT_PADDING)
 
 
+def gas_balance_problem(address: str, balance: Decimal, chain_id: int, minimum: Decimal) -> str | None:
+    """The sentence for a wallet with too little gas money (None when it has enough): one source for
+    check-wallet, the start-up check and the execution model."""
+    if balance >= minimum:
+        return None
+    symbol = native_symbol(chain_id)
+    return (
+        f"Hot wallet {address} has {human(balance)} {symbol} for gas, below the minimum of {human(minimum)} "
+        f"{symbol} (--min-gas-balance): send {symbol} to it before trading."
+    )
+
+
 def check_gas_balance(web3: Web3, address: str, chain_id: int, minimum: Decimal | None = None) -> Decimal:
     """The wallet's native balance; a UserError when it is under the minimum for trading."""
     minimum = default_min_gas_balance(chain_id) if minimum is None else minimum
     balance = Decimal(web3.eth.get_balance(address)).scaleb(-18)
-    if balance < minimum:
-        symbol = native_symbol(chain_id)
-        raise UserError(
-            f"Hot wallet {address} has {human(balance)} {symbol} for gas, below the minimum of {human(minimum)} "
-            f"{symbol} (--min-gas-balance): send {symbol} to it before trading."
-        )
+    problem = gas_balance_problem(address, balance, chain_id, minimum)
+    if problem:
+        raise UserError(problem)
     return balance

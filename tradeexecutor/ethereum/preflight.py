@@ -22,6 +22,7 @@ from tradeexecutor.ethereum.gas import (
     GasPricing,
     default_min_gas_balance,
     fetch_gas_pricing,
+    gas_balance_problem,
     human,
     native_symbol,
 )
@@ -63,6 +64,14 @@ class WalletCheck:
         if self.problems:
             raise UserError(" ".join(self.problems))
 
+    def problems_for_trading(self, *, holds_positions: bool) -> tuple[str, ...]:
+        """What stops a live start: every problem, except an empty reserve while the state holds
+        positions (all cash in positions is normal, and their stop losses must keep running)."""
+        if not holds_positions or self.reserve is None:
+            return self.problems
+        empty = empty_reserve_problem(self.hot_wallet, self.reserve)
+        return tuple(p for p in self.problems if p != empty)
+
     def lines(self) -> list[str]:
         """A human report in the order an operator checks things."""
         out = [
@@ -89,6 +98,35 @@ class WalletCheck:
         return out
 
 
+def empty_reserve_problem(hot_wallet: str, reserve: AssetIdentifier) -> str:
+    return f"Hot wallet {hot_wallet} holds no {reserve.symbol} (the reserve currency): deposit some."
+
+
+def require_ready_to_trade(
+    web3: Web3,
+    hot_wallet: str,
+    expected_chain_id: int,
+    reserve_address: str,
+    deployments: Sequence[UniswapV2Deployment],
+    gas_price_method: GasPriceMethod | str = GasPriceMethod.auto,
+    min_gas_balance: Decimal | None = None,
+    *,
+    holds_positions: bool = False,
+) -> WalletCheck:
+    """`check-wallet`'s check before a live executor's first cycle: a UserError with its sentences
+    instead of a strategy failing on an empty wallet somewhere inside decide_trades."""
+    report = check_wallet(
+        web3, hot_wallet, expected_chain_id, reserve_address, deployments, gas_price_method, min_gas_balance
+    )
+    problems = report.problems_for_trading(holds_positions=holds_positions)
+    if problems:
+        raise UserError(
+            f"The hot wallet is not ready to trade: {' '.join(problems)} (`trade-executor check-wallet` "
+            "shows the whole check.)"
+        )
+    return report
+
+
 def check_wallet(
     web3: Web3,
     hot_wallet: str,
@@ -104,11 +142,8 @@ def check_wallet(
     symbol = native_symbol(chain_id)
     minimum = default_min_gas_balance(chain_id) if min_gas_balance is None else min_gas_balance
     gas_balance = Decimal(web3.eth.get_balance(hot_wallet)).scaleb(-18)
-    if gas_balance < minimum:
-        problems.append(
-            f"Hot wallet {hot_wallet} has {human(gas_balance)} {symbol} for gas, below the minimum of {human(minimum)} "
-            f"{symbol} (--min-gas-balance): send {symbol} to it."
-        )
+    if gas_problem := gas_balance_problem(hot_wallet, gas_balance, chain_id, minimum):
+        problems.append(gas_problem)
     reserve: AssetIdentifier | None = None
     reserve_balance = Decimal(0)
     if reserve_address:
@@ -119,9 +154,7 @@ def check_wallet(
         else:
             reserve_balance = reserve.to_decimal(balance_of(web3, reserve, hot_wallet))
             if reserve_balance <= 0:
-                problems.append(
-                    f"Hot wallet {hot_wallet} holds no {reserve.symbol} (the reserve currency): deposit some."
-                )
+                problems.append(empty_reserve_problem(hot_wallet, reserve))
     routing = []
     for d in deployments:
         problem = None

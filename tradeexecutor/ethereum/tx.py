@@ -352,16 +352,33 @@ class TransactionPipeline:
 
 
 def wait_for_confirmation(
-    web3: Web3, signed: SignedTransactionInfo, block_count: int, timeout: float
+    web3: Web3,
+    signed: SignedTransactionInfo,
+    block_count: int,
+    timeout: float,
+    presence_check: float = 10.0,
 ) -> ConfirmedTransaction:
-    """Poll until mined with `block_count` confirmations; ride out node outages until `timeout`."""
+    """Poll until mined with `block_count` confirmations; ride out node outages until `timeout`.
+
+    A node that restarted (or dropped the transaction from its mempool) no longer knows the
+    transaction, and waiting for it would only run into the timeout: when the node is back
+    from an outage, and every `presence_check` seconds without a receipt, the node is asked
+    whether it still has the transaction, and the very same signed bytes are sent again if
+    not (never re-signed: the hash stays the one the state recorded).
+    """
     deadline = time.monotonic() + timeout
     poll = MIN_POLL
     receipt = None
+    node_failed = False
+    next_presence_check = time.monotonic() + presence_check
     while True:
         try:
             if receipt is None:
                 receipt = get_receipt(web3, signed.tx_hash)
+                if receipt is None and (node_failed or time.monotonic() >= next_presence_check):
+                    node_failed = False
+                    next_presence_check = time.monotonic() + presence_check
+                    _send_again_if_lost(web3, signed, timeout)
             if receipt is not None:
                 if block_count == 1:
                     return _confirmed(web3, signed, receipt)
@@ -374,11 +391,30 @@ def wait_for_confirmation(
                     )
                     receipt = again
         except RPCUnavailable as e:
+            node_failed = True
             logger.warning("Node unreachable while waiting for %s, will retry: %s", signed.tx_hash, e)
         if time.monotonic() >= deadline:
             raise ConfirmationTimeout(signed, timeout, receipt["blockNumber"] if receipt else None)
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         poll = min(poll * 2, MAX_POLL)
+
+
+def _send_again_if_lost(web3: Web3, signed: SignedTransactionInfo, timeout: float) -> None:
+    """Rebroadcast a transaction the node forgot; give up waiting if its nonce went to another one."""
+    if is_known_to_node(web3, signed.tx_hash):
+        return
+    logger.warning(
+        "Transaction %s (nonce %d) is unknown to the node (restarted, or dropped from its mempool): "
+        "sending the recorded signed bytes again",
+        signed.tx_hash,
+        signed.nonce,
+    )
+    try:
+        send_raw(web3, signed)
+    except BroadcastError as e:
+        if is_nonce_too_low(e):  # another transaction took the nonce: this one can never be mined
+            raise ConfirmationTimeout(signed, timeout, None) from None
+        logger.warning("The node refused it for now (%s); still waiting", e.reason)
 
 
 def _confirmed(web3: Web3, signed: SignedTransactionInfo, receipt: Any) -> ConfirmedTransaction:

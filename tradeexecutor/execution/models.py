@@ -38,6 +38,11 @@ class SyncModel(Protocol):
         """Bring the state up to date with the world before deciding (balances, pending transactions)."""
         ...
 
+    def check_node(self, state: State) -> None:
+        """Raise when the world cannot be trusted right now: a node of another chain (an invariant
+        violation) or one behind blocks the state already saw (transient). Cheap: one round trip."""
+        ...
+
 
 class ValuationModel(Protocol):
     def revalue(self, ts: datetime.datetime, state: State) -> None:
@@ -49,4 +54,7 @@ class NoSync:
     """Backtests own their whole world: nothing outside the state can change it."""
 
     def sync(self, ts: datetime.datetime, state: State) -> None:
+        return None
+
+    def check_node(self, state: State) -> None:
         return None

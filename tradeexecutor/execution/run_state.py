@@ -30,6 +30,7 @@ Decimals become JSON strings, datetimes ISO 8601):
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gzip
 import hashlib
 import threading
@@ -74,6 +75,51 @@ class PortfolioSummary:
     cash: Decimal | None = None
     open_positions: int = 0
     frozen_positions: int = 0
+    currency: str | None = None  # the reserve currency's symbol, which the amounts are in
+    profit: Decimal | None = None  # realised plus unrealised profit of every position
+    gas_balance: Decimal | None = None  # the hot wallet's native token as last synced; None for paper trading
+
+
+class TradingState(enum.StrEnum):
+    """What the executor is doing, as `/health`, `/status` and the metrics say it.
+
+    `stalled` is not set by anyone: it is read off the clock, because a stuck loop cannot
+    say that it is stuck (see `trading_state`)."""
+
+    running = "running"
+    degraded = "degraded"  # a transient fault: retrying, trading resumes by itself
+    halted = "halted"  # a strategy error or an invariant violation: an operator must act
+    stalled = "stalled"  # the current cycle (or check) has run longer than the watchdog allows
+
+
+@dataclass(frozen=True, slots=True)
+class Degradation:
+    """An ongoing episode of transient faults (the node is down, the disk is full, ...)."""
+
+    since: datetime
+    reason: str  # the latest failure, one sentence
+    component: str  # what failed: "cycle", "stop-loss check", "save", "start-up"
+    consecutive_failures: int = 1
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """Why trading stopped, and whether open positions are still protected."""
+
+    kind: str  # "strategy" | "invariant" | "stopped"
+    reason: str
+    at: datetime
+    stops_running: bool = False  # stop-loss / take-profit checks go on
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedCycle:
+    """A cycle whose window passed before it could complete."""
+
+    cycle_at: datetime  # the cycle's scheduled timestamp
+    reason: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +133,19 @@ class ExceptionInfo:
 
     @classmethod
     def from_exception(cls, exc: BaseException, at: datetime) -> ExceptionInfo:
-        text = "".join(traceback.format_exception(exc)).rstrip("\n")
+        """A strategy's exception (anything with `summary` and `user_traceback`, see
+        strategy/user_code.py) shows the strategy's frames only: the executor's frames that led
+        into `decide_trades` are noise to its author. Anything else keeps its whole traceback."""
+        user_traceback = getattr(exc, "user_traceback", None)
+        summary = getattr(exc, "summary", None)
+        if isinstance(user_traceback, str) and isinstance(summary, str):
+            text = f"{summary}\n{user_traceback}".rstrip("\n")
+            message = summary
+        else:
+            text = "".join(traceback.format_exception(exc)).rstrip("\n")
+            message = str(exc)
         return cls(
-            message=redact(str(exc)) or exc.__class__.__name__,
+            message=redact(message) or exc.__class__.__name__,
             traceback=redact(text),
             at=at,
             exception_type=exc.__class__.__name__,
@@ -140,6 +196,16 @@ class RunSnapshot:
     cycle_started_at: datetime | None = None
     expected_cycle_duration: float | None = None
     cycle_grace: float | None = None
+    watchdog_timeout: float | None = None  # seconds a step may run before the executor counts as stalled
+    step: str | None = None  # what the loop is doing now: "cycle 12", "stop-loss check"
+    step_started_at: datetime | None = None
+    # survival: transient faults, halts, skipped cycles, protection
+    degraded: Degradation | None = None
+    halt: Halt | None = None
+    cycles_skipped: int = 0
+    last_skipped: SkippedCycle | None = None
+    stop_loss_check_frequency: float | None = None  # seconds; None when the checks are off
+    last_trigger_check_at: datetime | None = None
     # trading
     last_trade_at: datetime | None = None
     trades_succeeded: int = 0
@@ -162,19 +228,75 @@ class RunSnapshot:
     )
 
 
+MIN_HEALTH_GRACE = 60.0  # seconds of slack however short the cycle
+HEALTH_GRACE_FRACTION = 0.25  # of the cycle period
+
+
+def allowed_cycle_seconds(s: RunSnapshot) -> float | None:
+    """How long after the last completed cycle the next one must have completed: period + grace."""
+    period = s.expected_cycle_duration
+    if period is None:
+        return None
+    grace = (
+        s.cycle_grace if s.cycle_grace is not None else max(MIN_HEALTH_GRACE, HEALTH_GRACE_FRACTION * period)
+    )
+    return period + grace
+
+
+def stall_bound(s: RunSnapshot) -> float | None:
+    """Seconds one step (a cycle, a stop-loss check) may run: the watchdog timeout, else period + grace."""
+    return s.watchdog_timeout if s.watchdog_timeout is not None else allowed_cycle_seconds(s)
+
+
+def running_for(s: RunSnapshot, now: datetime) -> float | None:
+    """Seconds the current step has been running, None when the loop is between steps."""
+    started = s.step_started_at or s.cycle_started_at
+    return (now - started).total_seconds() if started is not None else None
+
+
+def is_stalled(s: RunSnapshot, now: datetime) -> bool:
+    bound, running = stall_bound(s), running_for(s, now)
+    return bound is not None and running is not None and running > bound
+
+
+def trading_state(s: RunSnapshot, now: datetime) -> TradingState:
+    """stalled > halted > degraded > running: a stuck loop is the most urgent news, even after a halt
+    (its stop-loss checks may be what is stuck)."""
+    if is_stalled(s, now):
+        return TradingState.stalled
+    if not s.executor_running or s.halt is not None:
+        return TradingState.halted
+    if s.degraded is not None:
+        return TradingState.degraded
+    return TradingState.running
+
+
+def seconds_since_last_cycle(s: RunSnapshot, now: datetime) -> float:
+    """Since the last completed cycle, or since start when none has completed yet."""
+    return (now - (s.last_cycle_at or s.started_at)).total_seconds()
+
+
 # Fields the loop may set directly through publish(); the rest have dedicated methods.
 _DERIVED = {"positions_json", "trades_json", "reporter_failures", "state"}
 _PUBLISHABLE = {f.name for f in dataclasses.fields(RunSnapshot)} - _DERIVED | {"positions", "trades"}
 
 
 def encode_items(items: Iterable[Mapping[str, Any]], id_key: str) -> tuple[bytes, ...]:
-    """Encode each dict to JSON once; fail early (in the loop, not in a request) on bad items."""
-    encoded = []
+    """Encode each dict to JSON once, in ascending `id_key` order (the order the webhook's
+    listings page through); fail early (in the loop, not in a request) on bad items."""
+    checked = []
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping) or id_key not in item:
-            raise ValueError(f"item {index} must be a dict with a {id_key!r} key, got {item!r:.80}")
-        encoded.append(_encoder.encode(item))
-    return tuple(encoded)
+        if not isinstance(item, Mapping) or not isinstance(item.get(id_key), int):
+            raise ValueError(f"item {index} must be a dict with an integer {id_key!r}, got {item!r:.80}")
+        checked.append(item)
+    return tuple(_encoder.encode(item) for item in sorted_by_id(checked, id_key))
+
+
+def sorted_by_id(items: list[Mapping[str, Any]], id_key: str) -> list[Mapping[str, Any]]:
+    """Ascending by id. Publishers hand lists already in that order, which costs one pass."""
+    if all(a[id_key] < b[id_key] for a, b in zip(items, items[1:], strict=False)):
+        return items
+    return sorted(items, key=lambda item: item[id_key])
 
 
 def freeze_price_series(series: Mapping[str, Iterable[tuple[Any, ...]]]) -> Mapping[str, Any]:
@@ -301,7 +423,13 @@ class RunState:
     ) -> RunSnapshot:
         """Watchdog input: a cycle began; `expected_duration` is the cycle period in seconds."""
         _check_aware("at", at)
-        changes: dict[str, Any] = {"current_cycle": cycle, "cycle_started_at": at or self._clock()}
+        when = at or self._clock()
+        changes: dict[str, Any] = {
+            "current_cycle": cycle,
+            "cycle_started_at": when,
+            "step": f"cycle {cycle}",
+            "step_started_at": when,
+        }
         if expected_duration is not None:
             changes["expected_cycle_duration"] = float(expected_duration)
         if grace is not None:
@@ -332,6 +460,8 @@ class RunState:
                 "cycles_completed": s.cycles_completed + 1,
                 "current_cycle": None,
                 "cycle_started_at": None,
+                "step": None,
+                "step_started_at": None,
                 "exception": None,
                 "trades_succeeded": s.trades_succeeded + trades_succeeded,
                 "trades_failed": s.trades_failed + trades_failed,
@@ -372,17 +502,97 @@ class RunState:
                 "exception": info,
                 "current_cycle": None,
                 "cycle_started_at": None,
+                "step": None,
+                "step_started_at": None,
             }
             if halt:
                 label = f"cycle {cycle} failed" if cycle is not None else "cycle failed"
-                changes.update(executor_running=False, halted_reason=f"{label}: {info.message}")
+                reason = f"{label}: {info.message}"
+                changes.update(
+                    executor_running=False,
+                    halted_reason=reason,
+                    halt=s.halt or Halt(kind="strategy", reason=reason, at=info.at),
+                )
             return changes
 
         return self._update(fields)
 
-    def halted(self, reason: str) -> RunSnapshot:
-        """Trading stopped (crash, Ctrl-C, kill switch); the webhook stays up and says why."""
-        return self.publish(executor_running=False, halted_reason=redact(reason))
+    def halted(self, reason: str, *, kind: str = "stopped", stops_running: bool = False) -> RunSnapshot:
+        """Trading stopped (a strategy error, an invariant violation, Ctrl-C); the webhook stays up and
+        says why, and whether stop losses are still checked."""
+        text = redact(reason)
+        halt = Halt(kind=kind, reason=text, at=self._clock(), stops_running=stops_running)
+        return self.publish(
+            executor_running=False,
+            halted_reason=text,
+            halt=halt,
+            degraded=None,
+            step=None,
+            step_started_at=None,
+            current_cycle=None,
+            cycle_started_at=None,
+        )
+
+    # --- survival: steps, transient faults, skipped cycles ------------------------------------
+
+    def step_started(self, step: str, at: datetime | None = None) -> RunSnapshot:
+        """Watchdog input for work outside a cycle (a stop-loss check, the start-up audit)."""
+        _check_aware("at", at)
+        when = at or self._clock()
+        return self._update(lambda s: {"step": step, "step_started_at": when})
+
+    def step_finished(self) -> RunSnapshot:
+        return self._update(lambda s: {"step": None, "step_started_at": None})
+
+    def trigger_checked(self, at: datetime | None = None) -> RunSnapshot:
+        _check_aware("at", at)
+        when = at or self._clock()
+        return self._update(lambda s: {"last_trigger_check_at": when, "step": None, "step_started_at": None})
+
+    def degraded(
+        self,
+        component: str,
+        reason: str,
+        *,
+        since: datetime,
+        failures: int,
+        next_attempt_at: datetime | None = None,
+        exc: BaseException | None = None,
+        failed_cycle: bool = False,
+    ) -> RunSnapshot:
+        """A transient fault: trading goes on by itself once it passes; `/status` says since when.
+        `failed_cycle=True` when it was a cycle that failed (counted in `cycles_failed`)."""
+        _check_aware("since", since)
+        info = ExceptionInfo.from_exception(exc, self._clock()) if exc is not None else None
+        episode = Degradation(
+            since=since,
+            reason=redact(reason),
+            component=component,
+            consecutive_failures=failures,
+            next_attempt_at=next_attempt_at,
+        )
+
+        def fields(s: RunSnapshot) -> dict[str, Any]:
+            changes: dict[str, Any] = {"degraded": episode, "step": None, "step_started_at": None}
+            if failed_cycle:
+                changes["cycles_failed"] = s.cycles_failed + 1
+            if s.step is not None and s.step.startswith("cycle"):
+                changes.update(current_cycle=None, cycle_started_at=None)
+            if info is not None:
+                changes["exception"] = info
+            return changes
+
+        return self._update(fields)
+
+    def recovered(self) -> RunSnapshot:
+        """The transient fault passed."""
+        return self._update(lambda s: {"degraded": None})
+
+    def cycle_skipped(self, cycle_at: datetime, reason: str) -> RunSnapshot:
+        """A cycle's window passed while it could not run (the node was down all along)."""
+        _check_aware("cycle_at", cycle_at)
+        skipped = SkippedCycle(cycle_at=cycle_at, reason=redact(reason), at=self._clock())
+        return self._update(lambda s: {"cycles_skipped": s.cycles_skipped + 1, "last_skipped": skipped})
 
     # --- data served by the webhook ------------------------------------------------------------
 

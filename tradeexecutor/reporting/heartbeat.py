@@ -3,17 +3,16 @@
 The file holds the time of the last completed cycle or trigger check; its mtime moves with
 it. A watchdog alerts when the file gets old, which catches every kind of stall (hung RPC,
 deadlock, crashed loop with the webhook still up) without talking to the process. Written
-as temp file + rename so a watchdog never reads a half-written file.
+atomically (state/filewrite.py) so a watchdog never reads a half-written file.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from tradeexecutor.reporting.channel import ChannelHealth
+from tradeexecutor.state.filewrite import write_atomic
 
 
 def default_heartbeat_path(strategy_id: str) -> Path:
@@ -31,14 +30,7 @@ class Heartbeat:
         text = f"{at.isoformat()} {at.timestamp():.3f} {event}\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(self.path, text.encode("utf-8"))
         except OSError as e:
             self.health.failed(f"cannot write {self.path}: {e.strerror or e}")
             return False

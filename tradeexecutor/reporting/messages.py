@@ -31,6 +31,7 @@ class TradeSummary:
     tx_hash: str | None = None
     success: bool = True
     failure_reason: str | None = None
+    pending: bool = False  # sent, outcome unknown: left for recovery at the next sync (not a failure)
 
 
 def fmt_decimal(value: Decimal | None, places: int = 6) -> str:
@@ -78,7 +79,9 @@ def trade_line(trade: TradeSummary, explorer_url: str | None) -> str:
     link = tx_link(trade.tx_hash, explorer_url)
     if link:
         line += f" {link}"
-    if not trade.success:
+    if trade.pending:
+        line += " ⏳ left for recovery: its outcome is resolved from the chain at the next sync"
+    elif not trade.success:
         line += f" ❌ FAILED: {redact(trade.failure_reason or 'unknown reason')}"
     return line
 
@@ -106,10 +109,15 @@ def trigger_message(
 def _trades_message(
     head: str, trades: Sequence[TradeSummary], summary: PortfolioSummary | None, explorer_url: str | None
 ) -> str:
-    failed = sum(1 for t in trades if not t.success)
-    head += f": {len(trades)} trade{'s' if len(trades) != 1 else ''}"
+    # "trades" are swaps that filled, as in the backtest summary and on the dashboards
+    executed = sum(1 for t in trades if t.success)
+    pending = sum(1 for t in trades if t.pending)
+    failed = len(trades) - executed - pending
+    head += f": {executed} trade{'s' if executed != 1 else ''} executed"
     if failed:
         head += f", {failed} failed"
+    if pending:
+        head += f", {pending} left for recovery"
     lines = [head, *(trade_line(t, explorer_url) for t in trades)]
     if summary is not None and summary.total_equity is not None:
         lines.append(
@@ -119,11 +127,63 @@ def _trades_message(
     return clip("\n".join(lines))
 
 
-def failure_message(metadata: StrategyMetadata, cycle: int | None, exc: BaseException, halted: bool) -> str:
+def failure_message(
+    metadata: StrategyMetadata,
+    cycle: int | None,
+    exc: BaseException,
+    halted: bool,
+    *,
+    kind: str | None = None,
+    stops_running: bool | None = None,
+) -> str:
+    """A failed cycle. `kind` is the fault's class (strategy, invariant); `stops_running` says
+    whether stop losses and take profits are still checked after the halt."""
     where = f"cycle {cycle}" if cycle is not None else "a cycle"
-    what = "Trading is halted; the webhook stays up." if halted else "The executor will retry next cycle."
-    text = redact(f"{exc.__class__.__name__}: {exc}")
+    summary = getattr(exc, "summary", None)  # a strategy's exception: its one-line summary, not its traceback
+    text = redact(summary if isinstance(summary, str) else f"{exc.__class__.__name__}: {exc}")
+    if not halted:
+        what = "The executor will retry next cycle."
+    elif kind == "invariant":
+        what = "Trading and stop-loss checks are halted (invariant violation): an operator must look. The webhook stays up."
+    else:
+        what = "Trading is halted" + (f" ({kind} error)" if kind else "") + "; the webhook stays up."
+        if stops_running:
+            what += " Stop losses and take profits of open positions are still checked."
+        elif stops_running is False:
+            what += " Stop-loss checks are stopped too."
     return clip(f"🔴 {_title(metadata)} failed in {where}: {text}\n{what}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m {seconds % 60}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+
+
+def degraded_message(metadata: StrategyMetadata, component: str, reason: str) -> str:
+    """Once per episode of transient faults, when it starts."""
+    return clip(
+        f"🟠 {_title(metadata)} is degraded: the {component} failed on a transient fault: {redact(reason)}\n"
+        "Retrying with backoff; trading resumes by itself when it passes (no restart needed)."
+    )
+
+
+def recovered_message(metadata: StrategyMetadata, lasted: float, failures: int) -> str:
+    """Once per episode of transient faults, when it ends."""
+    return clip(
+        f"🟢 {_title(metadata)} recovered after {_duration(lasted)} degraded "
+        f"({failures} failed attempt{'s' if failures != 1 else ''}); trading goes on."
+    )
+
+
+def skipped_message(metadata: StrategyMetadata, cycle_at: datetime, reason: str) -> str:
+    return clip(
+        f"⏭️ {_title(metadata)} skipped the cycle of {cycle_at:%Y-%m-%d %H:%M UTC}: its window passed while "
+        f"{redact(reason)}"
+    )
 
 
 def stopped_message(metadata: StrategyMetadata, reason: str | None) -> str:

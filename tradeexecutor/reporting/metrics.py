@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -47,11 +47,34 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("webhook_requests", Kind.COUNTER, "HTTP requests served by the webhook."),
     MetricSpec("reporter_failures", Kind.COUNTER, "Failed deliveries per reporting channel."),
     MetricSpec("discord_messages_dropped", Kind.COUNTER, "Discord messages dropped from a full queue."),
+    MetricSpec(
+        "trading_state",
+        Kind.GAUGE,
+        "1 for the executor's current state (label state: running, degraded, halted, stalled), 0 for the others.",
+    ),
+    MetricSpec(
+        "last_cycle_age", Kind.GAUGE, "Time since the last completed cycle (or since start).", "seconds"
+    ),
+    MetricSpec(
+        "gas_balance",
+        Kind.GAUGE,
+        "Native token (ETH, BNB, MATIC) in the hot wallet at the last sync.",
+        "native",
+    ),
+    MetricSpec(
+        "degraded_episodes", Kind.COUNTER, "Episodes of transient faults (node down, disk full, late data)."
+    ),
+    MetricSpec(
+        "consecutive_failures", Kind.GAUGE, "Failed attempts in the current degraded episode, 0 when none."
+    ),
+    MetricSpec("cycles_skipped", Kind.COUNTER, "Cycles whose window passed before they could complete."),
 )
 SPECS: Mapping[str, MetricSpec] = {m.name: m for m in METRICS}
 
 Labels = tuple[tuple[str, str], ...]
 Number = int | float | Decimal
+GaugeReading = Iterable[tuple[Mapping[str, str], Number]]
+"""What an observed gauge reads at scrape time: (labels, value) pairs, e.g. one per state."""
 
 
 class MetricsListener(Protocol):
@@ -75,6 +98,7 @@ class MetricsRegistry:
         self._counts: dict[tuple[str, Labels], int] = {}
         self._listeners: list[MetricsListener] = []
         self._observed: dict[str, Callable[[], float]] = {}
+        self._observed_gauges: dict[str, Callable[[], GaugeReading]] = {}
         self._pushed: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -116,6 +140,28 @@ class MetricsRegistry:
             self._observed[name] = read
             self._pushed.setdefault(name, 0.0)
 
+    def observe_gauge(self, name: str, read: Callable[[], GaugeReading]) -> None:
+        """A gauge computed when it is read (`/metrics` scrape, `push_observed()`), such as the
+        time since the last cycle, which grows while nothing happens, or the trading state,
+        which turns `stalled` on the clock alone."""
+        self._key(name, Kind.GAUGE, {})
+        with self._lock:
+            self._observed_gauges[name] = read
+
+    def _read_gauges(self) -> list[tuple[str, Labels, float]]:
+        with self._lock:
+            readers = dict(self._observed_gauges)
+        out = []
+        for name, read in readers.items():
+            try:
+                rows = list(read())
+            except Exception:  # a reader must never break a scrape or the loop
+                continue
+            out += [
+                (name, tuple(sorted((k, str(v)) for k, v in labels.items())), float(v)) for labels, v in rows
+            ]
+        return out
+
     def push_observed(self) -> None:
         with self._lock:
             readings = {name: float(read()) for name, read in self._observed.items()}
@@ -124,11 +170,16 @@ class MetricsRegistry:
         for name, delta in deltas.items():
             if delta > 0:
                 self._notify(lambda listener, n=name, d=delta: listener.on_counter(n, d, ()))
+        for name, labels, value in self._read_gauges():
+            self._notify(lambda listener, n=name, lb=labels, v=value: listener.on_gauge(n, v, lb))
 
     def value(self, name: str, **labels: str) -> float | None:
         if name in self._observed and not labels:
             return float(self._observed[name]())
-        return self._values.get((name, tuple(sorted(labels.items()))))
+        key = tuple(sorted(labels.items()))
+        if name in self._observed_gauges:
+            return next((v for n, lb, v in self._read_gauges() if n == name and lb == key), None)
+        return self._values.get((name, key))
 
     def samples(self) -> list[Sample]:
         """A consistent copy of every figure, declared order, unlabelled zero for unseen ones."""
@@ -136,6 +187,8 @@ class MetricsRegistry:
             values, counts = dict(self._values), dict(self._counts)
             for name, read in self._observed.items():
                 values[(name, ())] = values.get((name, ()), 0.0) + float(read())
+        for name, labels, value in self._read_gauges():
+            values[(name, labels)] = value
         out: list[Sample] = []
         for spec in METRICS:
             keys = sorted(k for k in values if k[0] == spec.name)

@@ -21,7 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradeexecutor.execution.run_state import PortfolioSummary, RunState, StrategyMetadata
+from tradeexecutor.execution.run_state import (
+    PortfolioSummary,
+    RunState,
+    StrategyMetadata,
+    TradingState,
+    seconds_since_last_cycle,
+    trading_state,
+)
 from tradeexecutor.reporting import messages
 from tradeexecutor.reporting.channel import ChannelHealth
 from tradeexecutor.reporting.discord import DiscordNotifier, RetryPolicy
@@ -79,6 +86,36 @@ class Reporter:
         channels = [c.health for c in (discord, heartbeat, sentry, statsd) if c is not None]
         for health in [*channels, *extra_channels]:
             health.add_listener(self._on_channel_failure)
+        self._observe_state()
+
+    def _observe_state(self) -> None:
+        """Gauges read off the run state when scraped (or pushed to statsd), each labelled with the
+        strategy: the trading state (one sample per state, 1 for the current one), the time since the
+        last completed cycle, the gas balance and the failures of the current degraded episode."""
+        rs = self.run_state
+
+        def strategy() -> dict[str, str]:
+            return {"strategy": rs.snapshot.metadata.id}
+
+        def state_rows():  # noqa: ANN202
+            current = trading_state(rs.snapshot, rs.now())
+            return [({**strategy(), "state": t.value}, int(t == current)) for t in TradingState]
+
+        def gas_rows():  # noqa: ANN202
+            gas = rs.snapshot.summary.gas_balance
+            return [] if gas is None else [(strategy(), gas)]
+
+        def failures_rows():  # noqa: ANN202
+            episode = rs.snapshot.degraded
+            return [(strategy(), episode.consecutive_failures if episode is not None else 0)]
+
+        m = self.metrics
+        m.observe_gauge("trading_state", state_rows)
+        m.observe_gauge(
+            "last_cycle_age", lambda: [(strategy(), seconds_since_last_cycle(rs.snapshot, rs.now()))]
+        )
+        m.observe_gauge("gas_balance", gas_rows)
+        m.observe_gauge("consecutive_failures", failures_rows)
 
     @classmethod
     def create(
@@ -158,7 +195,7 @@ class Reporter:
         are published on the RunState in the same snapshot as the cycle count.
         """
         succeeded = sum(1 for t in cycle_trades if t.success)
-        failed = len(cycle_trades) - succeeded
+        failed = sum(1 for t in cycle_trades if not t.success and not t.pending)
         changes: dict[str, Any] = dict(publish)
         if summary is not None:
             changes["summary"] = summary
@@ -177,7 +214,7 @@ class Reporter:
         self._beat(snapshot.last_cycle_at or self.run_state.now(), f"cycle {cycle}")
         if cycle_trades:
             text = messages.cycle_message(snapshot.metadata, cycle, cycle_trades, summary, self.explorer_url)
-            self._discord(text, error=bool(failed))
+            self._discord(text, error=bool(failed) or any(t.pending for t in cycle_trades))
 
     def _count_trades(
         self, succeeded: int, failed: int, gas_used: int, gas_spent: Decimal, summary: PortfolioSummary | None
@@ -206,15 +243,78 @@ class Reporter:
         cycle: int | None = None,
         duration: float | None = None,
         halt: bool = False,
+        kind: str | None = None,
+        reason: str | None = None,
+        where: str | None = None,
+        stops_running: bool | None = None,
     ) -> None:
-        """A cycle raised. `halt=True` when the loop stops trading because of it."""
+        """A cycle raised. `halt=True` when the loop stops trading because of it; then `kind`
+        (strategy, invariant) and `stops_running` say what halted and whether stop losses
+        are still checked."""
         snapshot = self.run_state.cycle_failed(exc, cycle=cycle, halt=halt)
+        if halt and kind is not None:
+            where = where or (f"cycle {cycle}" if cycle is not None else "start-up")
+            why = reason or (snapshot.exception.message if snapshot.exception is not None else str(exc))
+            what = "invariant violation" if kind == "invariant" else f"{kind} error"
+            snapshot = self.run_state.halted(
+                f"{what} in {where}: {why}", kind=kind, stops_running=bool(stops_running)
+            )
         self.metrics.increment("cycles_failed")
         if duration is not None:
             self.metrics.timing("cycle_duration", duration)
-        self._discord(messages.failure_message(snapshot.metadata, cycle, exc, halt), error=True)
+        text = messages.failure_message(
+            snapshot.metadata, cycle, exc, halt, kind=kind, stops_running=stops_running if halt else None
+        )
+        self._discord(text, error=True)
         if self.sentry is not None:
             self.sentry.capture(exc, cycle)
+        self.metrics.push_observed()
+
+    # --- survival: degraded episodes, skipped cycles, stalls --------------------------------
+
+    def degraded(
+        self,
+        component: str,
+        reason: str,
+        *,
+        since: datetime,
+        failures: int,
+        next_attempt_at: datetime | None = None,
+        exc: BaseException | None = None,
+        failed_cycle: bool = False,
+    ) -> None:
+        """A transient fault. Announced (Discord, statsd, Prometheus, Sentry) once, when the episode
+        starts (`failures == 1`); later failures only update `/status` and the counters."""
+        snapshot = self.run_state.degraded(
+            component,
+            reason,
+            since=since,
+            failures=failures,
+            next_attempt_at=next_attempt_at,
+            exc=exc,
+            failed_cycle=failed_cycle,
+        )
+        if failed_cycle:
+            self.metrics.increment("cycles_failed")
+        if failures == 1:
+            self.metrics.increment("degraded_episodes")
+            self._discord(messages.degraded_message(snapshot.metadata, component, reason), error=True)
+            if self.sentry is not None and exc is not None:
+                self.sentry.capture(exc, snapshot.current_cycle)
+        self.metrics.push_observed()
+
+    def recovered(self, *, since: datetime, failures: int) -> None:
+        """The degraded episode ended: announced once."""
+        snapshot = self.run_state.recovered()
+        lasted = (self.run_state.now() - since).total_seconds()
+        self._discord(messages.recovered_message(snapshot.metadata, lasted, failures))
+        self.metrics.push_observed()
+
+    def cycle_skipped(self, cycle_at: datetime, reason: str) -> None:
+        """A cycle's window passed while a transient fault lasted."""
+        snapshot = self.run_state.cycle_skipped(cycle_at, reason)
+        self.metrics.increment("cycles_skipped")
+        self._discord(messages.skipped_message(snapshot.metadata, cycle_at, reason), error=True)
 
     def trigger_check(
         self,
@@ -232,14 +332,15 @@ class Reporter:
         when = at or self.run_state.now()
         if executed:
             succeeded = sum(1 for t in executed if t.success)
-            failed = len(executed) - succeeded
+            failed = sum(1 for t in executed if not t.success and not t.pending)
             changes: dict[str, Any] = dict(publish)
             if summary is not None:
                 changes["summary"] = summary
             snapshot = self.run_state.trades_executed(succeeded=succeeded, failed=failed, at=at, **changes)
             self._count_trades(succeeded, failed, gas_used, gas_spent, summary)
             text = messages.trigger_message(snapshot.metadata, executed, summary, self.explorer_url)
-            self._discord(text, error=bool(failed))
+            self._discord(text, error=bool(failed) or any(t.pending for t in executed))
+        self.run_state.trigger_checked(when)
         self.metrics.push_observed()
         self._beat(when, "trigger check")
 

@@ -23,7 +23,7 @@ Cost. The check runs on every save of states with 100,000 closed positions, so:
 - archived segments of closed positions (archive.py) are checked through their summaries
   (ids, counts); they were verified as positions before they were sealed, and their bytes
   carry a checksum.
-- append-only rows (ledger entries, statistics, visualisation points) get their timezone
+- append-only rows (ledger entries, statistics, messages) get their timezone
   checked when created (Ledger.append, Statistics.record, ...) and by the decoder on load.
 """
 

@@ -21,8 +21,8 @@ from tradeexecutor.state.errors import (
     StateError,
 )
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
-from tradeexecutor.state.indicators import Indicators
 from tradeexecutor.state.ledger import Ledger, LedgerKind
+from tradeexecutor.state.plots import Plots
 from tradeexecutor.state.portfolio import Portfolio
 from tradeexecutor.state.position import PositionStatus, TradingPosition
 from tradeexecutor.state.reserve import ReserveHolding, ReserveRole
@@ -77,7 +77,7 @@ class State(msgspec.Struct, kw_only=True, omit_defaults=True):
     ledger: Ledger = msgspec.field(default_factory=Ledger)
     stats: Statistics = msgspec.field(default_factory=Statistics)
     visualisation: Visualisation = msgspec.field(default_factory=Visualisation)
-    indicators: Indicators = msgspec.field(default_factory=Indicators)  # what the strategy drew
+    plots: Plots = msgspec.field(default_factory=Plots)  # what the strategy drew for the charts
     cycle: CycleInfo = msgspec.field(default_factory=CycleInfo)
     audit_findings: list[AuditFinding] = msgspec.field(default_factory=list)
     audit_cursor: AuditCursor = msgspec.field(default_factory=AuditCursor)

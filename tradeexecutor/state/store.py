@@ -30,6 +30,7 @@ import fcntl
 import gc
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import TracebackType
 
@@ -102,15 +103,7 @@ class JSONFileStore:
             self.close()
 
     def _acquire_lock(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as e:
-            raise StateStoreError(
-                f"Cannot open the lock file {self.lock_path} for the state file {self.path} ({e.strerror}); "
-                "check the path and its permissions.",
-                str(self.path),
-            ) from None
+        fd = _open_lock_file(self.lock_path, self.path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -129,8 +122,11 @@ class JSONFileStore:
                 str(self.path),
                 holder,
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            _write_pid(fd)
+        except OSError as e:
+            os.close(fd)
+            raise _lock_file_error(self.lock_path, self.path, e) from None
         self._lock_fd = fd
 
     def _remove_stale_temp_files(self) -> None:
@@ -310,6 +306,57 @@ class JSONFileStore:
         snapshot = SavedSnapshot(chunks, saved_at=utcnow(), generation=self._generation)
         self._last_saved = snapshot
         return snapshot
+
+
+def _open_lock_file(lock_path: Path, state_path: Path) -> int:
+    """Open the lock file of a state file in an existing directory, creating it complete if missing.
+
+    The directory is never created: a state file in a directory that does not exist is a
+    typo far more often than a wish (the default `state/` is created by the caller). A new
+    lock file is written aside and linked into place with this process's PID already in it,
+    so a failure (a full disk) leaves no empty lock file behind; an existing one is reused.
+    """
+    if not state_path.parent.is_dir():
+        raise StateStoreError(
+            f"The directory {state_path.parent} of the state file {state_path} does not exist: create it, "
+            "or give a state file in an existing directory.",
+            str(state_path),
+        )
+    try:
+        if not lock_path.exists():
+            fd, tmp = tempfile.mkstemp(prefix=f".{lock_path.name}.", suffix=".new", dir=lock_path.parent)
+            try:
+                os.fchmod(fd, 0o644)
+                _write_pid(fd)
+                with contextlib.suppress(FileExistsError):  # another process created it meanwhile
+                    os.link(tmp, lock_path)
+            finally:
+                os.close(fd)
+                remove_quietly(Path(tmp))
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise _lock_file_error(lock_path, state_path, e) from None
+
+
+def _write_pid(fd: int) -> None:
+    """Put this process's PID in the lock file: overwritten in place, then cut to length (no new
+    block is needed for an existing file, so this works on a full disk too)."""
+    data = f"{os.getpid()}\n".encode()
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))
+
+
+def _lock_file_error(lock_path: Path, state_path: Path, e: OSError) -> StateStoreError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"free some space on the disk of {state_path.parent}, then start again"
+    elif e.errno == errno.EFBIG:
+        fix = "raise this process's file size limit (ulimit -f), then start again"
+    else:
+        fix = "check the path and its permissions"
+    return StateStoreError(
+        f"Cannot write the lock file {lock_path} of the state file {state_path} ({e.strerror}): {fix}.",
+        str(state_path),
+    )
 
 
 def _read_pid(fd: int) -> int | None:

@@ -1,4 +1,10 @@
-"""Messages and plot points a strategy emits for people to look at (not for accounting)."""
+"""Messages the executor leaves in the state for people to read (not for accounting): why a
+cycle was skipped, what failed. Newest last, at most MAX_MESSAGES.
+
+Series a strategy draws on the charts are `State.plots` (`tradeexecutor.state.plots`). An
+older state file may still carry `visualisation.plots` from before: it is ignored on load
+and dropped at the next save.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ import msgspec
 from tradeexecutor.state.time import UTCDateTime, require_utc
 
 MAX_MESSAGES = 1_000
-MAX_POINTS_PER_PLOT = 10_000
 
 
 class VisualisationMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
@@ -17,26 +22,9 @@ class VisualisationMessage(msgspec.Struct, frozen=True, kw_only=True, array_like
     text: str
 
 
-class PlotPoint(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
-    at: UTCDateTime
-    value: float
-
-
-class Plot(msgspec.Struct, kw_only=True, omit_defaults=True):
-    name: str
-    colour: str = ""
-    points: list[PlotPoint] = msgspec.field(default_factory=list)
-
-
 class Visualisation(msgspec.Struct, kw_only=True, omit_defaults=True):
     messages: list[VisualisationMessage] = msgspec.field(default_factory=list)
-    plots: dict[str, Plot] = msgspec.field(default_factory=dict)
 
     def add_message(self, at: datetime.datetime, text: str) -> None:
         self.messages.append(VisualisationMessage(at=require_utc(at, "message time"), text=text))
         del self.messages[:-MAX_MESSAGES]
-
-    def plot(self, name: str, at: datetime.datetime, value: float, colour: str = "") -> None:
-        plot = self.plots.setdefault(name, Plot(name=name, colour=colour))
-        plot.points.append(PlotPoint(at=require_utc(at, "plot point time"), value=float(value)))
-        del plot.points[:-MAX_POINTS_PER_PLOT]

@@ -14,18 +14,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tradeexecutor.data.time_bucket import (
-    TimeBucket,
-    ceil_to_grid,
-    duration_of,
-    floor_to_grid,
-    is_on_grid,
-    parse_duration_value,
-    require_utc,
-)
+from tradeexecutor.data.time_bucket import OnTheGrid, TimeBucket, parse_duration_value, require_utc
 
 
-class CycleDuration(StrEnum):
+class CycleDuration(OnTheGrid, StrEnum):
     """How often `decide_trades` runs. Values are the strings users write: '1m' ... '7d'."""
 
     cycle_1m = "1m"
@@ -47,24 +39,9 @@ class CycleDuration(StrEnum):
         """
         return cls(parse_duration_value(value, "Cycle duration"))
 
-    @property
-    def timedelta(self) -> timedelta:
-        return duration_of(self.value)
-
     def to_time_bucket(self) -> TimeBucket:
         """The candle width matching this cycle (the default candle width of a strategy)."""
         return TimeBucket(self.value)
-
-    def floor(self, ts: datetime) -> datetime:
-        """The cycle timestamp at or before `ts`."""
-        return floor_to_grid(ts, self.timedelta)
-
-    def ceil(self, ts: datetime) -> datetime:
-        """The cycle timestamp at or after `ts`."""
-        return ceil_to_grid(ts, self.timedelta)
-
-    def is_aligned(self, ts: datetime) -> bool:
-        return is_on_grid(ts, self.timedelta)
 
     def next_cycle_after(self, ts: datetime) -> datetime:
         """The first cycle timestamp strictly after `ts`."""

@@ -13,7 +13,7 @@ import inspect
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
@@ -53,15 +53,23 @@ class StrategyLoadError(UserError):
         super().__init__(message)
 
 
-def load_strategy_module(path: Path | str) -> StrategyModule:
-    """Execute the strategy file at `path` and check it; raise `StrategyLoadError` if unusable."""
+def load_strategy_module(path: Path | str, parameters: Sequence[str] = ()) -> StrategyModule:
+    """Execute the strategy file at `path` and check it; raise `StrategyLoadError` if unusable.
+
+    `parameters` are `NAME=VALUE` overrides of its PARAMETERS (`--param`), checked against them
+    (see `tradeexecutor.strategy.parameters`)."""
     path = Path(path)
     if not path.exists():
         raise StrategyLoadError(path, ["the file does not exist; check --strategy-file / STRATEGY_FILE."])
     if not path.is_file():
         raise StrategyLoadError(path, ["it is not a file; pass the path of a .py strategy module."])
     module = _execute(path)
-    return check_module(path, module)
+    checked = check_module(path, module)
+    if not parameters:
+        return checked
+    from tradeexecutor.strategy.parameters import with_parameters
+
+    return with_parameters(checked, texts=parameters)
 
 
 def _module_name(path: Path) -> str:
@@ -221,6 +229,9 @@ def check_module(path: Path, module: ModuleType) -> StrategyModule:
     expected_engine = engine or list(ENGINE_VERSIONS.values())[-1]
     decide = _function(ns, "decide_trades", expected_engine, problems)
     create = _function(ns, "create_trading_universe", expected_engine, problems)
+    indicators = (
+        _function(ns, "create_indicators", expected_engine, problems) if "create_indicators" in ns else None
+    )
 
     if problems:
         raise StrategyLoadError(path, problems)
@@ -246,6 +257,7 @@ def check_module(path: Path, module: ModuleType) -> StrategyModule:
         extra=MappingProxyType(extra),
         decide_trades_function=decide,
         create_trading_universe_function=create,
+        create_indicators_function=indicators,
     )
 
 

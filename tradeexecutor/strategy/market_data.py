@@ -17,6 +17,7 @@ from tradeexecutor.data.source import CandleSource
 from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
+from tradeexecutor.strategy.candle_series import remember_validated
 from tradeexecutor.strategy.universe import TradingUniverse
 
 
@@ -65,11 +66,13 @@ class MarketData:
             pair = self.get_pair_by_ticker(pair)
         bucket = TimeBucket.parse(bucket)
         frame = self.source.load_candles(pair, bucket, start or self.start, end or self.end)
-        return validate_candles(
+        checked = validate_candles(
             frame,
             f"The {bucket.value} candle data of {pair.ticker} from {type(self.source).__name__}",
             bucket,
         )
+        remember_validated(checked, bucket)
+        return checked
 
     def create_universe(
         self,
@@ -83,12 +86,13 @@ class MarketData:
     ) -> TradingUniverse:
         """Load candles for `pairs` (default: every known pair) and build the universe.
 
-        The reserve asset is the token of those pairs whose symbol is `reserve_currency`.
+        The reserve asset is the token of those pairs whose symbol is `reserve_currency`, else
+        of any known pair: a universe of DEV-WETH alone may hold USDC, traded through WETH-USDC.
         """
         chosen = [self.get_pair_by_ticker(p) if isinstance(p, str) else p for p in (pairs or self.pairs)]
         if not chosen:
             raise UserError("The trading universe has no pairs; list some in TRADING_PAIRS.")
-        reserve = find_reserve_asset(chosen, reserve_currency)
+        reserve = find_reserve_asset([*chosen, *self.pairs], reserve_currency)
         candles = {p: self.load_candles(p, time_bucket, start, end) for p in chosen}
         stop_loss = (
             {p: self.load_candles(p, stop_loss_time_bucket, start, end) for p in chosen}

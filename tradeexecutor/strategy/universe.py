@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from tradeexecutor.data.candles import validate_candles
 from tradeexecutor.data.time_bucket import TimeBucket
 from tradeexecutor.errors import UserError
 from tradeexecutor.state.identifiers import AssetIdentifier, TradingPairIdentifier
-from tradeexecutor.strategy.candle_series import CandleSeries
+from tradeexecutor.strategy.candle_series import CandleSeries, was_validated
 from tradeexecutor.strategy.universe_view import UniverseView, to_utc_timestamp
 
 PairRef = TradingPairIdentifier | str
@@ -87,7 +88,11 @@ class TradingUniverse:
                     f"The universe got {what} data for {getattr(pair, 'ticker', pair)!r}, which is not one of "
                     f"its pairs ({self.tickers()}); add the pair to pairs or drop its candles."
                 )
-            checked = validate_candles(frame, f"The {bucket.value} {what} data of {pair.ticker}", bucket)
+            checked = (
+                frame
+                if was_validated(frame, bucket)
+                else validate_candles(frame, f"The {bucket.value} {what} data of {pair.ticker}", bucket)
+            )
             series[pair.key] = CandleSeries(checked, bucket)
         for pair in self.pairs:
             series.setdefault(pair.key, CandleSeries(None, bucket))
@@ -183,22 +188,32 @@ class TradingUniverse:
         """What a strategy may see at `timestamp`: candles closed at or before it."""
         return UniverseView(self, to_utc_timestamp(timestamp))
 
-    def views(self, timestamps: Iterable[datetime]) -> Iterator[UniverseView]:
+    def views(
+        self, timestamps: Iterable[datetime], ns: np.ndarray | None = None, reuse: bool = False
+    ) -> Iterator[UniverseView]:
         """Views for many cycles, with every pair's visible count found in one vectorised
-        search up front: the backtester's fast path."""
-        index = pd.DatetimeIndex(
-            list(timestamps) if not isinstance(timestamps, pd.DatetimeIndex) else timestamps
-        )
-        if index.tz is None and len(index):
-            raise ValueError("Cycle timestamps must be timezone-aware UTC.")
-        index = index.tz_convert("UTC").as_unit("ns") if len(index) else index
-        ns = index.asi8
+        search up front: the backtester's fast path. `ns` may give the timestamps' nanoseconds
+        (then `timestamps` need not be pandas objects and none is made per cycle). With
+        `reuse`, one view object is moved from cycle to cycle: valid until the next one."""
+        if ns is None:
+            index = pd.DatetimeIndex(
+                list(timestamps) if not isinstance(timestamps, pd.DatetimeIndex) else timestamps
+            )
+            if index.tz is None and len(index):
+                raise ValueError("Cycle timestamps must be timezone-aware UTC.")
+            index = index.tz_convert("UTC").as_unit("ns") if len(index) else index
+            ns, timestamps = index.asi8, index
         keys = list(self._series)
         table = {k: self._series[k].visible_counts(ns) for k in keys}
         sl_keys = list(self._stop_loss_series)
         sl_table = {k: self._stop_loss_series[k].visible_counts(ns) for k in sl_keys}
-        for i, ts in enumerate(index):
-            yield UniverseView(self, ts, precomputed=(table, sl_table, i))
+        view: UniverseView | None = None
+        for i, (ts, n) in enumerate(zip(timestamps, ns.tolist(), strict=True)):
+            if view is None or not reuse:
+                view = UniverseView(self, ts, precomputed=(table, sl_table, i), ns=n)
+            else:
+                view._move(ts, n, (table, sl_table, i))
+            yield view
 
     def __repr__(self) -> str:
         return (

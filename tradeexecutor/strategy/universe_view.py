@@ -37,17 +37,47 @@ def to_utc_timestamp(ts: datetime) -> pd.Timestamp:
 class UniverseView:
     """`TradingUniverse` at cycle timestamp `timestamp`, hiding every candle not yet closed."""
 
-    __slots__ = ("universe", "timestamp", "_ns", "_counts", "_sl_counts", "_precomputed")
+    __slots__ = ("universe", "_timestamp", "_ns", "_counts", "_sl_counts", "_precomputed")
 
     def __init__(
-        self, universe: TradingUniverse, timestamp: pd.Timestamp, precomputed: Precomputed | None = None
+        self,
+        universe: TradingUniverse,
+        timestamp: pd.Timestamp | datetime,
+        precomputed: Precomputed | None = None,
+        ns: int | None = None,
     ):
+        """`timestamp` may be a plain UTC datetime with its nanoseconds in `ns` (the backtester's
+        fast path): the `pd.Timestamp` is then made only if someone asks for it, which saves
+        about 1 µs a cycle (76 ms over 87,600 cycles)."""
         self.universe = universe
-        self.timestamp = timestamp
-        self._ns: int = timestamp.value
+        self._timestamp = timestamp
+        self._ns: int = timestamp.value if ns is None else ns  # type: ignore[union-attr]
         self._counts: dict[str, int] = {}
         self._sl_counts: dict[str, int] = {}
         self._precomputed = precomputed
+
+    def _move(self, timestamp: pd.Timestamp | datetime, ns: int, precomputed: Precomputed) -> None:
+        """Show another cycle (the backtester moves one view through a run: see `TradingUniverse.views`)."""
+        self._timestamp = timestamp
+        self._ns = ns
+        if self._counts:
+            self._counts.clear()
+        if self._sl_counts:
+            self._sl_counts.clear()
+        self._precomputed = precomputed
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        """The cycle timestamp (UTC)."""
+        ts = self._timestamp
+        if type(ts) is not pd.Timestamp:
+            ts = self._timestamp = pd.Timestamp(self._ns, tz="UTC")
+        return ts
+
+    @property
+    def timestamp_ns(self) -> int:
+        """The cycle timestamp as Unix nanoseconds (no `pd.Timestamp` is made)."""
+        return self._ns
 
     # --- the universe's static facts ---------------------------------------------------------------
 
@@ -90,6 +120,17 @@ class UniverseView:
                 n = series.visible_count(self._ns)
             cache[key] = n
         return series, n
+
+    def visible_count_by_key(self, key: str) -> int:
+        """`visible_count` for a pair key the caller already resolved (the indicators' fast path)."""
+        n = self._counts.get(key)
+        if n is None:
+            if self._precomputed is not None:
+                n = int(self._precomputed[0][key][self._precomputed[2]])
+            else:
+                n = self.universe.series_by_key(key).visible_count(self._ns)
+            self._counts[key] = n
+        return n
 
     def visible_count(self, pair: PairRef) -> int:
         """How many candles of `pair` had closed by now."""

@@ -17,10 +17,10 @@ temporary name and renamed, so a reader never sees half an export.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -29,7 +29,7 @@ from typing import Any
 
 from tradeexecutor.errors import UserError
 from tradeexecutor.reporting.csv_safety import spreadsheet_safe
-from tradeexecutor.state.filewrite import fsync_directory, remove_quietly, write_synced
+from tradeexecutor.state.filewrite import replacing
 from tradeexecutor.state.identifiers import AssetIdentifier, native_token
 from tradeexecutor.state.ledger import LedgerKind
 from tradeexecutor.state.state import State
@@ -229,24 +229,20 @@ def csv_bytes(columns: Columns, rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _write_atomically(path: Path, write: Any) -> None:
-    """`write(tmp_path)` fills a temp file next to `path`, which then replaces `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+@contextlib.contextmanager
+def _output(path: Path) -> Iterator[Path]:
+    """A temp file to fill that then replaces `path` atomically; a failure is one sentence."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            yield tmp
     except OSError as e:
-        remove_quietly(tmp)
         raise UserError(f"Cannot write {path} ({e.strerror}): check --output and its permissions.") from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_directory(path.parent)
 
 
 def write_csv(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> None:
     data = csv_bytes(columns, rows)
-    _write_atomically(path, lambda tmp: write_synced(tmp, [data]))
+    with _output(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _places(value: Decimal) -> int:
@@ -293,15 +289,8 @@ def write_parquet(path: Path, columns: Columns, rows: list[dict[str, Any]]) -> N
         arrays.append(pa.array(values, type=arrow_type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
-    def write(tmp: Path) -> None:
+    with _output(path) as tmp:
         pq.write_table(table, tmp)
-        fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    _write_atomically(path, write)
 
 
 def rows_frame(columns: Columns, rows: list[dict[str, Any]]) -> Any:

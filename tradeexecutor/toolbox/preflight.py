@@ -8,7 +8,7 @@ command prints one of them and exits 1 when there are problems. Nothing here tra
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tradeexecutor.ethereum.settings import ExecutionSettings
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.execution.live.connect import LiveSetup
+    from tradeexecutor.strategy.freshness import UniverseFreshness
 
 
 @dataclass(frozen=True)
@@ -123,41 +124,47 @@ def check_wallet_readiness(
 
 
 @dataclass(frozen=True)
-class UniverseFreshness:
-    """What `check-universe` found: the universe's pairs and how old its newest candle is."""
+class UniverseCheck:
+    """What `check-universe` found: the universe's pairs and, pair by pair, how old its
+    newest candle is (`strategy.freshness`, which also words the problems)."""
 
     pairs: tuple[str, ...]
     reserve: str
-    latest_candle_at: datetime.datetime | None
+    freshness: UniverseFreshness
     checked_at: datetime.datetime
     max_data_delay: datetime.timedelta
-    candle_start_block: int | None = None
-    problems: list[str] = field(default_factory=list)
 
     @property
-    def age(self) -> datetime.timedelta | None:
-        return None if self.latest_candle_at is None else self.checked_at - self.latest_candle_at
+    def problems(self) -> list[str]:
+        return self.freshness.problems()
+
+    def raise_for_problems(self) -> None:
+        """One UserError naming every pair without recent data."""
+        self.freshness.raise_for_problems()
 
     def lines(self) -> list[str]:
-        out = [
+        head = (
             f"Universe: {len(self.pairs)} pair(s) ({', '.join(self.pairs) or 'none'}), reserve {self.reserve}"
-        ]
-        if self.latest_candle_at is not None and self.age is not None:
-            out.append(
-                f"Latest OHLCV candle is at: {self.latest_candle_at:%Y-%m-%d %H:%M:%S}, {_age(self.age)} ago"
-            )
-        if not self.problems:
-            out.append("All ok")
-        return out
+        )
+        return [head, *self.freshness.lines(), *([] if self.problems else ["All ok"])]
 
     def document(self) -> dict[str, Any]:
-        age = self.age
+        newest = self.freshness.newest()
         return {
             "ok": not self.problems,
             "pairs": list(self.pairs),
             "reserve": self.reserve,
-            "latest_candle_at": self.latest_candle_at,
-            "latest_candle_age_seconds": None if age is None else round(age.total_seconds(), 3),
+            "latest_candle_at": None if newest is None else newest.latest,
+            "latest_candle_age_seconds": _seconds(newest.age) if newest is not None else None,
+            "candles": [
+                {
+                    "pair": p.pair.ticker,
+                    "latest_candle_at": p.latest,
+                    "age_seconds": _seconds(p.age),
+                    "ok": p.ok,
+                }
+                for p in self.freshness.pairs
+            ],
             "max_data_delay_minutes": self.max_data_delay.total_seconds() / 60,
             "checked_at": self.checked_at,
             "problems": self.problems,
@@ -169,36 +176,28 @@ def check_universe_freshness(
     cache_dir: Path,
     max_data_delay: datetime.timedelta,
     now: datetime.datetime | None = None,
-) -> UniverseFreshness:
-    """Build the strategy's universe from on-chain candles; a problem when the newest is too old."""
+) -> UniverseCheck:
+    """Build the strategy's universe from on-chain candles; a problem per pair whose newest
+    candle is missing or older than `max_data_delay`."""
+    from tradeexecutor.strategy.freshness import pair_freshness
+
     universe = setup.create_universe(cache_dir)
-    latest = max(
-        (s.frame.index[-1].to_pydatetime() for s in (universe.series(p) for p in universe.pairs) if len(s)),
-        default=None,
-    )
     checked_at = now or datetime.datetime.now(datetime.UTC)
-    minutes = f"{max_data_delay.total_seconds() / 60:g}"
-    problems = []
-    if latest is None:
-        problems.append(
-            f"The universe has no candles at all (no swaps in its pools since block {setup.candle_start_block}): "
-            "check the pairs and --candle-start-block."
-        )
-    elif checked_at - latest > max_data_delay:
-        problems.append(
-            f"The newest candle is {_age(checked_at - latest)} old, more than --max-data-delay-minutes {minutes}: "
-            "the market data is stale (no recent swaps, or the node is behind)."
-        )
-    return UniverseFreshness(
+    freshness = pair_freshness(
+        universe,
+        checked_at,
+        max_data_delay,
+        limit=f"--max-data-delay-minutes {max_data_delay.total_seconds() / 60:g}",
+        no_data=f"no swaps since block {setup.candle_start_block}; check the pairs and --candle-start-block",
+    )
+    return UniverseCheck(
         pairs=tuple(p.ticker for p in universe.pairs),
         reserve=universe.reserve_asset.symbol,
-        latest_candle_at=latest,
+        freshness=freshness,
         checked_at=checked_at,
         max_data_delay=max_data_delay,
-        candle_start_block=setup.candle_start_block,
-        problems=problems,
     )
 
 
-def _age(delta: datetime.timedelta) -> str:
-    return str(delta).split(".")[0]
+def _seconds(age: datetime.timedelta | None) -> float | None:
+    return None if age is None else round(age.total_seconds(), 3)

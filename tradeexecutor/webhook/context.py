@@ -40,6 +40,8 @@ class WebhookContext:
     dashboard: DashboardConfig | None = None  # None: no HTML pages, only the JSON API
     clock: Callable[[], datetime] = utc_now
     openapi_body: bytes = b"{}"
+    # {path: query parameters the route takes}; other parameters answer 400 (openapi.query_parameters)
+    query_parameters: dict[str, frozenset[str]] = field(default_factory=dict)
     cache: SnapshotCache = field(default_factory=SnapshotCache)
     _requests: itertools.count = field(default_factory=itertools.count)
     requests_served: int = 0

@@ -9,16 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from tradeexecutor.execution.run_state import ExceptionInfo, RunSnapshot
+from tradeexecutor.execution.run_state import (
+    ExceptionInfo,
+    RunSnapshot,
+    TradingState,
+    allowed_cycle_seconds,
+    running_for,
+    seconds_since_last_cycle,
+    stall_bound,
+    trading_state,
+)
 
 encoder = msgspec.json.Encoder(decimal_format="string")
-
-MIN_HEALTH_GRACE = 60.0  # seconds of slack however short the cycle
-HEALTH_GRACE_FRACTION = 0.25  # of the cycle period
 
 
 def unix(value: datetime | None) -> float | None:
@@ -36,8 +43,96 @@ def exception_document(info: ExceptionInfo | None) -> dict[str, Any] | None:
     }
 
 
-def status_document(s: RunSnapshot) -> dict[str, Any]:
+def degraded_document(s: RunSnapshot) -> dict[str, Any] | None:
+    d = s.degraded
+    if d is None:
+        return None
     return {
+        "since": d.since.timestamp(),
+        "reason": d.reason,
+        "component": d.component,
+        "consecutive_failures": d.consecutive_failures,
+        "next_attempt_at": unix(d.next_attempt_at),
+    }
+
+
+def halt_document(s: RunSnapshot) -> dict[str, Any] | None:
+    h = s.halt
+    if h is None:
+        if s.executor_running:
+            return None
+        return {"kind": "stopped", "reason": s.halted_reason, "at": None, "stops_running": False}
+    return {"kind": h.kind, "reason": h.reason, "at": h.at.timestamp(), "stops_running": h.stops_running}
+
+
+def _current_step(s: RunSnapshot) -> str:
+    return s.step or (f"cycle {s.current_cycle}" if s.current_cycle is not None else "the current step")
+
+
+def stall_document(s: RunSnapshot, state: TradingState) -> dict[str, Any] | None:
+    if state != TradingState.stalled:
+        return None
+    return {
+        "step": _current_step(s),
+        "started_at": unix(s.step_started_at or s.cycle_started_at),
+        "bound": stall_bound(s),
+    }
+
+
+def state_sentence(s: RunSnapshot, state: TradingState) -> str:
+    """One sentence saying what the executor is doing (the `reason` of `/health`, `state_reason` of
+    `/status`); a function of the snapshot and its state only, so `/status` can be cached."""
+    if state == TradingState.stalled:
+        started = s.step_started_at or s.cycle_started_at
+        since = f" (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started is not None else ""
+        by = " by --watchdog-timeout" if s.watchdog_timeout is not None else ""
+        return (
+            f"stalled: {_current_step(s)}{since} has been running longer than the {stall_bound(s):.0f}s "
+            f"allowed{by}; no stop-loss check runs until it returns"
+        )
+    if state == TradingState.halted:
+        reason = s.halt.reason if s.halt is not None else (s.halted_reason or "stopped")
+        if s.halt is not None and s.halt.kind in ("strategy", "invariant"):
+            protection = (
+                "stop losses and take profits are still checked"
+                if s.halt.stops_running
+                else "stop-loss checks are stopped too"
+            )
+            return f"trading is halted: {reason}; {protection}"
+        return f"trading is halted: {reason}"
+    if state == TradingState.degraded:
+        d = s.degraded
+        assert d is not None
+        return (
+            f"degraded since {d.since:%Y-%m-%d %H:%M:%S} UTC: {d.reason} "
+            f"({d.consecutive_failures} consecutive failure{'s' if d.consecutive_failures != 1 else ''}); retrying"
+        )
+    return "running"
+
+
+def status_document(s: RunSnapshot, state: TradingState | None = None) -> dict[str, Any]:
+    """`/status`. `state` is `trading_state(s, now)` (the only part that moves with the clock
+    alone: a stuck loop publishes nothing new); by default as of the snapshot's last refresh."""
+    state = state or trading_state(s, s.last_refreshed_at)
+    return {
+        "trading_state": state.value,
+        "state_reason": state_sentence(s, state),
+        "degraded": degraded_document(s),
+        "halt": halt_document(s),
+        "stall": stall_document(s, state),
+        "cycles_skipped": s.cycles_skipped,
+        "last_skipped_cycle": (
+            {
+                "cycle_at": s.last_skipped.cycle_at.timestamp(),
+                "reason": s.last_skipped.reason,
+                "at": s.last_skipped.at.timestamp(),
+            }
+            if s.last_skipped is not None
+            else None
+        ),
+        "stop_loss_check_frequency": s.stop_loss_check_frequency,
+        "last_trigger_check_at": unix(s.last_trigger_check_at),
+        "watchdog_timeout": s.watchdog_timeout,
         "last_refreshed_at": s.last_refreshed_at.timestamp(),
         "executor_running": s.executor_running,
         "completed_cycle": s.completed_cycle,
@@ -65,6 +160,16 @@ def status_document(s: RunSnapshot) -> dict[str, Any]:
     }
 
 
+def plain_decimal(value: Decimal | None) -> str | None:
+    """A Decimal as JSON text without an exponent or trailing zeros ("0.00000012", "1000")."""
+    if value is None:
+        return None
+    if not value:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def metadata_document(s: RunSnapshot) -> dict[str, Any]:
     m, summary = s.metadata, s.summary
     return {
@@ -77,8 +182,10 @@ def metadata_document(s: RunSnapshot) -> dict[str, Any]:
         "executor_running": s.executor_running,
         "version": s.version,
         "summary": {
-            "total_equity": summary.total_equity,
-            "cash": summary.cash,
+            "currency": summary.currency,
+            "total_equity": plain_decimal(summary.total_equity),
+            "cash": plain_decimal(summary.cash),
+            "profit": plain_decimal(summary.profit),
             "open_positions": summary.open_positions,
             "frozen_positions": summary.frozen_positions,
         },
@@ -100,48 +207,46 @@ class HealthReport:
 
 
 def health(s: RunSnapshot, now: datetime) -> HealthReport:
-    """Healthy = trading is running and cycles complete on time (period + grace).
+    """Healthy = the executor does its job: `running`, or `degraded` (retrying a transient fault)
+    while cycles still complete on time. Unhealthy (503): `halted`, `stalled` (a step ran past the
+    watchdog bound, although the loop thread is alive), or no cycle completed within the cycle
+    period plus grace (a degraded episode that lasts, a silent stall).
 
     Catches the reference executor's worst failure mode: the process is up, the webhook
     answers, but no cycle has run for hours (hung RPC call, deadlock).
     """
+    state = trading_state(s, now)
     details: dict[str, Any] = {
+        "state": state.value,
         "executor_running": s.executor_running,
         "checked_at": now.timestamp(),
         "last_cycle_at": unix(s.last_cycle_at),
         "current_cycle": s.current_cycle,
     }
-    if not s.executor_running:
-        return HealthReport(False, f"trading is halted: {s.halted_reason or 'stopped'}", details)
-    if s.exception is not None:
-        # a cycle failed and no cycle has completed since: trading is retrying, not healthy
-        return HealthReport(
-            False, f"the last cycle failed and will be retried: {s.exception.message}", details
-        )
-    period = s.expected_cycle_duration
-    if period is None:
+    sentence = state_sentence(s, state)
+    if state in (TradingState.halted, TradingState.stalled):
+        if s.halt is not None:
+            details["stops_running"] = s.halt.stops_running
+        if state == TradingState.stalled:
+            details["running_for"] = running_for(s, now)
+        return HealthReport(False, sentence, details)
+    allowed = allowed_cycle_seconds(s)
+    if allowed is None:
+        if state == TradingState.degraded:
+            return HealthReport(True, sentence, details)
         return HealthReport(True, "running; waiting for the first cycle to report its period", details)
-    grace = (
-        s.cycle_grace if s.cycle_grace is not None else max(MIN_HEALTH_GRACE, HEALTH_GRACE_FRACTION * period)
-    )
-    allowed = period + grace
+    period = s.expected_cycle_duration or 0.0
     details["allowed_seconds"] = allowed
-    if s.cycle_started_at is not None:
-        running_for = (now - s.cycle_started_at).total_seconds()
-        if running_for > allowed:
-            return HealthReport(
-                False,
-                f"cycle {s.current_cycle} has been running for {running_for:.0f}s, longer than the {allowed:.0f}s allowed",
-                details,
-            )
-    reference = s.last_cycle_at or s.started_at
-    age = (now - reference).total_seconds()
+    age = seconds_since_last_cycle(s, now)
     details["seconds_since_last_cycle"] = age
-    if age > allowed and s.cycle_started_at is None:
+    if age > allowed and running_for(s, now) is None:
         what = "no cycle has completed" if s.last_cycle_at is None else "no cycle completed"
+        overdue = f"{what} for {age:.0f}s; expected one every {period:.0f}s (+{allowed - period:.0f}s grace)"
         return HealthReport(
-            False, f"{what} for {age:.0f}s; expected one every {period:.0f}s (+{grace:.0f}s grace)", details
+            False, f"{overdue}; {sentence}" if state == TradingState.degraded else overdue, details
         )
+    if state == TradingState.degraded:
+        return HealthReport(True, sentence, details)
     return HealthReport(True, "running; cycles complete on time", details)
 
 
@@ -151,7 +256,7 @@ class BadRequest(ValueError):
 
 def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -164,6 +269,7 @@ def int_param(params: Mapping[str, str], name: str, default: int, low: int, high
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+MAX_OFFSET = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +280,9 @@ class Page:
 
 
 def parse_page(params: Mapping[str, str]) -> Page:
-    offset = int_param(params, "offset", 0, 0, 10**12)
+    offset = int_param(params, "offset", 0, 0, MAX_OFFSET)
     limit = int_param(params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    order = params.get("order", "asc") or "asc"
+    order = params.get("order", "asc")
     if order not in ("asc", "desc"):
         raise BadRequest(f"order must be asc or desc, got {order!r}")
     return Page(offset, limit, order == "desc")
@@ -202,7 +308,7 @@ MAX_LOG_LIMIT = 2000
 
 
 def parse_log_query(params: Mapping[str, str]) -> tuple[int, int]:
-    level = (params.get("level") or "info").lower()
+    level = params.get("level", "info").lower()
     if level not in LOG_LEVELS:
         raise BadRequest(f"level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return LOG_LEVELS[level], int_param(params, "limit", DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT)

@@ -16,6 +16,7 @@ from tradeexecutor.webhook.documents import (
     DEFAULT_PAGE,
     LOG_LEVELS,
     MAX_LOG_LIMIT,
+    MAX_OFFSET,
     MAX_PAGE,
 )
 from tradeexecutor.webhook.routes import Route
@@ -62,6 +63,30 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Status": obj(
         {
+            "trading_state": {
+                "enum": ["running", "degraded", "halted", "stalled"],
+                "description": "running; degraded (a transient fault, retrying); halted (an operator must act); "
+                "stalled (a step ran longer than the watchdog allows).",
+            },
+            "state_reason": {
+                "type": "string",
+                "description": "One sentence saying what the executor is doing.",
+            },
+            "degraded": {"anyOf": [ref("Degraded"), {"type": "null"}]},
+            "halt": {"anyOf": [ref("Halt"), {"type": "null"}]},
+            "stall": {"anyOf": [ref("Stall"), {"type": "null"}]},
+            "cycles_skipped": COUNT,
+            "last_skipped_cycle": {
+                "anyOf": [
+                    obj({"cycle_at": UNIX, "reason": {"type": "string"}, "at": UNIX}),
+                    {"type": "null"},
+                ]
+            },
+            "stop_loss_check_frequency": nullable(
+                "number", description="Seconds; null when the checks are off."
+            ),
+            "last_trigger_check_at": UNIX_OR_NULL,
+            "watchdog_timeout": nullable("number", description="Seconds a step may run before `stalled`."),
             "last_refreshed_at": UNIX,
             "executor_running": {"type": "boolean"},
             "completed_cycle": nullable("integer", description="Number of the last completed cycle."),
@@ -95,6 +120,30 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
+    "Degraded": obj(
+        {
+            "since": UNIX,
+            "reason": {"type": "string", "description": "The latest transient failure, one sentence."},
+            "component": {
+                "type": "string",
+                "description": "What failed: cycle N, stop-loss check, state save, ...",
+            },
+            "consecutive_failures": COUNT,
+            "next_attempt_at": UNIX_OR_NULL,
+        }
+    ),
+    "Halt": obj(
+        {
+            "kind": {"enum": ["strategy", "invariant", "stopped"]},
+            "reason": nullable("string"),
+            "at": UNIX_OR_NULL,
+            "stops_running": {
+                "type": "boolean",
+                "description": "Stop losses and take profits of open positions are still checked.",
+            },
+        }
+    ),
+    "Stall": obj({"step": {"type": "string"}, "started_at": UNIX_OR_NULL, "bound": nullable("number")}),
     "AuditSummary": obj(
         {
             "at": UNIX,
@@ -139,6 +188,9 @@ SCHEMAS: dict[str, Schema] = {
         {
             "healthy": {"type": "boolean"},
             "reason": {"type": "string"},
+            "state": {"enum": ["running", "degraded", "halted", "stalled"]},
+            "stops_running": {"type": "boolean"},
+            "running_for": nullable("number", description="Seconds the stalled step has been running."),
             "executor_running": {"type": "boolean"},
             "checked_at": UNIX,
             "last_cycle_at": UNIX_OR_NULL,
@@ -146,7 +198,7 @@ SCHEMAS: dict[str, Schema] = {
             "allowed_seconds": {"type": "number"},
             "seconds_since_last_cycle": {"type": "number"},
         },
-        required=["healthy", "reason", "executor_running", "checked_at"],
+        required=["healthy", "reason", "state", "executor_running", "checked_at"],
     ),
     "Metadata": obj(
         {
@@ -160,11 +212,15 @@ SCHEMAS: dict[str, Schema] = {
             "version": {"type": "string"},
             "summary": obj(
                 {
+                    "currency": nullable("string", description="Reserve currency the amounts are in."),
                     "total_equity": DECIMAL_OR_NULL,
                     "cash": DECIMAL_OR_NULL,
+                    "profit": nullable(
+                        "string", description="Realised plus unrealised profit of every position."
+                    ),
                     "open_positions": COUNT,
                     "frozen_positions": COUNT,
-                }
+                },
             ),
         }
     ),
@@ -237,7 +293,7 @@ PAGE_PARAMETERS = [
     {
         "name": "offset",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 0, "default": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
         "description": "Items to skip (after ordering).",
     },
     {
@@ -249,7 +305,7 @@ PAGE_PARAMETERS = [
         "name": "order",
         "in": "query",
         "schema": {"enum": ["asc", "desc"], "default": "asc"},
-        "description": "asc: oldest first, as published; desc: newest first.",
+        "description": "By id: asc (the default) lists the oldest first, desc the newest first.",
     },
 ]
 
@@ -319,12 +375,22 @@ PARAMETERS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def query_parameters(routes: Iterable[Route]) -> dict[str, frozenset[str]]:
+    """{path: the query parameters its route takes}: the server refuses any other (400), as the
+    document says, so a typo such as `?limt=5` is not silently ignored."""
+    return {
+        route.path: frozenset(p["name"] for p in PARAMETERS.get(route.name, ()) if p["in"] == "query")
+        for route in routes
+    }
+
+
 def openapi_document(routes: Iterable[Route], version: str, auth: bool) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in routes:
         if route.name not in RESPONSES:
             raise KeyError(f"route {route.name!r} has no responses declared in webhook/openapi.py")
         responses = dict(RESPONSES[route.name])
+        responses.setdefault("400", response("An unknown query parameter.", ERROR))
         operation: dict[str, Any] = {
             "operationId": route.name,
             "summary": route.summary,
@@ -343,7 +409,8 @@ def openapi_document(routes: Iterable[Route], version: str, auth: bool) -> dict[
             "title": "trade-executor webhook",
             "version": version,
             "description": "Read-only view of a running trade-executor. Times are unix seconds; "
-            "decimal amounts are strings. Unknown paths answer 404 with a JSON error.",
+            "decimal amounts are strings. Unknown paths answer 404 and unsupported methods 405, "
+            "with a JSON error; a query parameter a route does not take answers 400.",
         },
         "paths": paths,
         "components": {"schemas": SCHEMAS},

@@ -88,9 +88,15 @@ def basic_auth_applies(path: str, dashboard_login: bool) -> bool:
 
 
 def add_routes(config: Configurator, routes: tuple[Route, ...]) -> None:
+    """Declare the routes; their methods are kept for the 405 answer's `Allow` header."""
+    registry = config.registry
+    if not hasattr(registry, "route_methods"):
+        registry.route_methods = {}
+    methods = registry.route_methods
     for route in routes:
         config.add_route(route.name, route.path)
         config.add_view(route.view, route_name=route.name, request_method=route.methods)
+        methods[route.name] = route.methods
 
 
 def includeme(config: Configurator) -> None:

@@ -7,6 +7,7 @@ import logging
 from pyramid.request import Request
 from pyramid.response import Response
 
+from tradeexecutor.execution.run_state import trading_state
 from tradeexecutor.webhook import documents
 from tradeexecutor.webhook.context import WebhookContext
 from tradeexecutor.webhook.documents import BadRequest, encoder
@@ -41,8 +42,11 @@ def ping(request: Request) -> Response:
 def status(request: Request) -> Response:
     c = ctx(request)
     snapshot = c.run_state.snapshot
+    state = trading_state(snapshot, c.clock())  # moves with the clock alone (stalled): part of the key
     return json_response(
-        c.cache.get(snapshot, "status", lambda s: encoder.encode(documents.status_document(s)))
+        c.cache.get(
+            snapshot, f"status:{state.value}", lambda s: encoder.encode(documents.status_document(s, state))
+        )
     )
 
 
@@ -133,6 +137,14 @@ def openapi(request: Request) -> Response:
 
 
 def not_found(request: Request) -> Response:
+    """404 for an unknown path; 405 with `Allow` for a known path asked with another method
+    (TRACE, POST to /status, ...): pyramid reports both as not found."""
+    route = request.matched_route
+    methods = getattr(request.registry, "route_methods", {}).get(route.name) if route is not None else None
+    if methods and request.method not in methods:
+        response = error_response(405, f"method {request.method} not allowed", path=request.path)
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     return error_response(404, "not found", path=request.path)
 
 

@@ -18,6 +18,7 @@ from tradeexecutor.cli.options import (
     Id,
     InitialCash,
     JsonOutput,
+    Param,
     Report,
     StateFile,
     StrategyFile,
@@ -28,6 +29,7 @@ from tradeexecutor.cli.options import (
 
 def backtest(
     strategy_file: StrategyFile = None,
+    param: Param = None,
     backtest_start: BacktestStart = None,
     backtest_end: BacktestEnd = None,
     state_file: StateFile = None,

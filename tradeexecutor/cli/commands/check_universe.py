@@ -1,8 +1,9 @@
 """`trade-executor check-universe`: build the live trading universe and check the data is fresh.
 
-Exit 0 when the newest candle opened within --max-data-delay-minutes, 1 otherwise (or on
-any connection or strategy problem), so a deployment script can gate on it; `--json` prints
-the result as one JSON object.
+Prints every pair's newest candle. Exit 0 when every pair has a candle that opened within
+--max-data-delay-minutes; 1 otherwise, naming each pair without one (or on any connection or
+strategy problem), so a deployment script can gate on it; `--json` prints the result as one
+JSON object.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from tradeexecutor.cli.options import (
     TokenAddresses,
 )
 from tradeexecutor.cli.output import echo_result
-from tradeexecutor.errors import UserError
 
 
 def check_universe(
@@ -33,7 +33,7 @@ def check_universe(
     max_data_delay_minutes: MaxDataDelayMinutes = 180,
     json_output: JsonOutput = False,
 ) -> None:
-    """Build the strategy's universe from on-chain candles and check the newest candle is recent."""
+    """Build the strategy's universe from on-chain candles and check every pair's newest candle is recent."""
     from datetime import timedelta
 
     from tradeexecutor.execution.live.connect import connect_live
@@ -50,5 +50,4 @@ def check_universe(
         setup, cache_path / "onchain-candles", timedelta(minutes=max_data_delay_minutes)
     )
     echo_result(result, json_output)
-    if result.problems:
-        raise UserError(" ".join(result.problems))
+    result.raise_for_problems()

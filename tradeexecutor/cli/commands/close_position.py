@@ -16,6 +16,7 @@ from tradeexecutor.cli.options import (
     ApprovalModeOption,
     ConfirmationBlockCount,
     ConfirmationTimeout,
+    ContinueSimulation,
     ExchangeSlug,
     GasPriceMethodOption,
     Id,
@@ -60,6 +61,7 @@ def close_position(
     yes: Yes = False,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
 ) -> None:
     """Sell one open position back to the reserve currency (asks first; --yes for scripts)."""
     options = dict(locals())
@@ -82,6 +84,7 @@ def close_all(
     yes: Yes = False,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
 ) -> None:
     """Sell every open position back to the reserve currency; frozen ones are listed with how to repair them."""
     _run(None, **locals())
@@ -105,6 +108,7 @@ def _run(
     yes: bool,
     simulate: bool,
     simulate_reserve: Decimal | None,
+    continue_simulation: bool,
 ) -> None:
     from tradeexecutor.cli.simulation import simulate_if_asked
     from tradeexecutor.ethereum.settings import ExecutionSettings
@@ -119,7 +123,9 @@ def _run(
         min_gas_balance=min_gas_balance,
     )
     real_path = state_path(state_file, strategy_file, id)
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_path) as scope:
+    with simulate_if_asked(
+        simulate, simulate_reserve, strategy_file, real_path, continue_simulation
+    ) as scope:
 
         def connect() -> LiveSetup:
             from tradeexecutor.execution.live.connect import connect_live

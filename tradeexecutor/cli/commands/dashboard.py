@@ -15,6 +15,7 @@ from tradeexecutor.cli.options import (
     FleetTimeout,
     HttpHost,
     HttpPort,
+    HttpTrustedProxy,
     LogFormat,
     PasswordStdin,
     Strategies,
@@ -27,6 +28,7 @@ def dashboard(
     strategies: Strategies = None,
     http_host: HttpHost = "127.0.0.1",
     http_port: HttpPort = 3456,
+    http_trusted_proxy: HttpTrustedProxy = None,
     dashboard_login: DashboardLogin = False,
     dashboard_db_url: DashboardDbUrl = None,
     app_cookie_secret: AppCookieSecret = None,
@@ -48,7 +50,7 @@ def dashboard(
     entries = load_strategies(strategies, os.environ.get(PUBLIC_STRATEGIES_ENV))
     if not 0 < fleet_timeout <= 60:
         raise UserError(f"--fleet-timeout {fleet_timeout} is out of range: use 0.1 to 60 seconds.")
-    config = WebhookConfig.from_options(http_host, http_port)
+    config = WebhookConfig.from_options(http_host, http_port, trusted_proxy=http_trusted_proxy)
     log_setup = setup_logging("info", log_format=log_format, file_log_level=None, strategy_id="dashboard")
     login = (
         build_login(

@@ -17,6 +17,7 @@ from tradeexecutor.cli.options import (
     CandleStartBlock,
     ConfirmationBlockCount,
     ConfirmationTimeout,
+    ContinueSimulation,
     ExchangeSlug,
     GasPriceMethodOption,
     Id,
@@ -55,6 +56,7 @@ def perform_test_trade(
     min_gas_balance: MinGasBalance = None,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
     json_output: JsonOutput = False,
 ) -> None:
     """Buy the strategy's token for --test-trade-size of reserve and sell it back, recorded in the state."""
@@ -69,7 +71,9 @@ def perform_test_trade(
         raise UserError("--test-trade-size must be more than 0.")
     say = (lambda text: typer.echo(text, err=True)) if json_output else typer.echo  # stdout: the result only
     real_path = state_path(state_file, strategy_file, id)
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_path) as scope:
+    with simulate_if_asked(
+        simulate, simulate_reserve, strategy_file, real_path, continue_simulation
+    ) as scope:
         setup = connect_live(
             strategy_file,
             deployment_file=deployment_file,

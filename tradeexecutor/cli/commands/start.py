@@ -31,6 +31,7 @@ from tradeexecutor.cli.options import (
     CandleStartBlock,
     ConfirmationBlockCount,
     ConfirmationTimeout,
+    ContinueSimulation,
     CycleDurationOverride,
     CycleOffsetMinutes,
     DashboardConfigFile,
@@ -51,6 +52,7 @@ from tradeexecutor.cli.options import (
     HttpHost,
     HttpPassword,
     HttpPort,
+    HttpTrustedProxy,
     HttpUsername,
     IconUrl,
     Id,
@@ -65,6 +67,7 @@ from tradeexecutor.cli.options import (
     MaxSlippage,
     MinGasBalance,
     OptionalDeploymentFile,
+    Param,
     Report,
     RunSingleCycle,
     SentryDsn,
@@ -75,6 +78,7 @@ from tradeexecutor.cli.options import (
     StatsdHost,
     StatsdPort,
     StatsdPrefix,
+    StopChecksAfterHalt,
     StopLossCheckFrequency,
     StrategyFile,
     StrategyName,
@@ -94,6 +98,7 @@ OptionalMaxDataDelayMinutes = Annotated[int | None, MaxDataDelayMinutes.__metada
 def start(
     execution_type: ExecutionType = None,
     strategy_file: StrategyFile = None,
+    param: Param = None,
     state_file: StateFile = None,
     id: Id = None,
     cache_path: CachePath = Path("cache"),
@@ -121,8 +126,10 @@ def start(
     max_cycles: MaxCycles = None,
     run_single_cycle: RunSingleCycle = False,
     watchdog_timeout: WatchdogTimeout = None,
+    stop_checks_after_halt: StopChecksAfterHalt = True,
     simulate: Simulate = False,
     simulate_reserve: SimulateReserve = None,
+    continue_simulation: ContinueSimulation = False,
     # live: account audits
     audit: Audit = False,
     audit_tick: AuditTick = 1,
@@ -135,6 +142,7 @@ def start(
     http_username: HttpUsername = None,
     http_password: HttpPassword = None,
     http_cors_origins: HttpCorsOrigins = None,
+    http_trusted_proxy: HttpTrustedProxy = None,
     log_level: LogLevel = "info",
     log_format: LogFormat = "text",
     file_log_level: FileLogLevel = "info",
@@ -180,7 +188,7 @@ def start(
         backtest_cli(build_options(**{name: raw[name] for name in BACKTEST_OPTION_NAMES}))
         return
 
-    from tradeexecutor.cli.backtest_cli import parse_decimal
+    from tradeexecutor.cli.amounts import parse_positive_decimal
     from tradeexecutor.cli.durations import parse_interval
     from tradeexecutor.cli.live_start import LiveOptions, run_live
     from tradeexecutor.cli.monitoring import MonitoringOptions
@@ -202,13 +210,15 @@ def start(
     from datetime import timedelta
 
     from tradeexecutor.cli.simulation import simulate_if_asked
+    from tradeexecutor.execution.live.state_access import state_path
 
-    real_state = state_file or Path("state") / f"{executor_id}.json"
+    real_state = state_path(state_file, strategy_file, executor_id)
     options = LiveOptions(
         execution_type=kind,
         strategy_file=strategy_file,
         state_file=real_state,
         executor_id=executor_id,
+        parameters=tuple(param or ()),
         cache_path=cache_path,
         deployment_file=deployment_file,
         exchange_slug=exchange_slug,
@@ -230,11 +240,14 @@ def start(
         max_cycles=max_cycles,
         run_single_cycle=run_single_cycle,
         watchdog_timeout=parse_interval(watchdog_timeout, "--watchdog-timeout"),
+        stop_checks_after_halt=stop_checks_after_halt,
         name=name,
         short_description=short_description,
         long_description=long_description,
         icon_url=icon_url,
-        initial_cash=parse_decimal(initial_cash, "--initial-cash") if initial_cash else Decimal(10_000),
+        initial_cash=parse_positive_decimal(initial_cash, "--initial-cash")
+        if initial_cash
+        else Decimal(10_000),
         audit=audit,
         audit_tick=audit_tick,
         audit_types=audit_types,
@@ -250,6 +263,7 @@ def start(
             http_username=http_username,
             http_password=http_password,
             http_cors_origins=http_cors_origins,
+            http_trusted_proxy=http_trusted_proxy,
             discord_webhook_url=discord_webhook_url,
             discord_error_webhook_url=discord_error_webhook_url,
             logstash_server=logstash_server,
@@ -267,7 +281,9 @@ def start(
             dashboard_config=dashboard_config,
         ),
     )
-    with simulate_if_asked(simulate, simulate_reserve, strategy_file, real_state) as scope:
+    with simulate_if_asked(
+        simulate, simulate_reserve, strategy_file, real_state, continue_simulation
+    ) as scope:
         if scope.simulating:
             # a rehearsal must not page anyone or pollute production metrics
             options = replace(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeexecutor.errors import UserError
+from tradeexecutor.state.filewrite import write_atomic
 
 FORMAT = "trade-executor/uniswap-v2-deployment/1"
 
@@ -79,9 +80,7 @@ class UniswapV2DeploymentFile:
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        tmp.replace(path)
+        write_atomic(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode())
 
     @classmethod
     def read(cls, path: Path) -> UniswapV2DeploymentFile:

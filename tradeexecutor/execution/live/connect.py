@@ -65,6 +65,7 @@ class LiveSetup:
 def connect_live(
     strategy_file: Path | None,
     *,
+    parameters: tuple[str, ...] = (),
     deployment_file: Path | None = None,
     exchange_slug: str | None = None,
     token_addresses: str | None = None,
@@ -72,7 +73,7 @@ def connect_live(
 ) -> LiveSetup:
     if strategy_file is None:
         raise UserError("No strategy file given; pass --strategy-file PATH or set STRATEGY_FILE.")
-    module = load_strategy_module(strategy_file)
+    module = load_strategy_module(strategy_file, parameters)
     if deployment_file is not None and exchange_slug:
         raise UserError("Give either --deployment-file or --exchange-slug, not both.")
     if deployment_file is None and not exchange_slug:

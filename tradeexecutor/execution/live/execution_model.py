@@ -50,6 +50,7 @@ from tradeexecutor.ethereum.tx import (
 )
 from tradeexecutor.ethereum.uniswap_v2.routing import SwapPlan, approval_requests
 from tradeexecutor.ethereum.wallet import HotWallet
+from tradeexecutor.execution.failures import TransientFault
 from tradeexecutor.execution.live.crash import crash_point
 from tradeexecutor.execution.live.routes import LiveRouting
 from tradeexecutor.execution.live.transactions import (
@@ -73,8 +74,11 @@ DEFAULT_SETTINGS = ExecutionSettings()
 ALLOWANCE_SELECTOR = "0xdd62ed3e"  # allowance(address,address)
 
 
-class LowGasBalance(UserError):
-    """The hot wallet holds less native token than --min-gas-balance: nothing was traded."""
+class LowGasBalance(UserError, TransientFault):
+    """The hot wallet holds less native token than --min-gas-balance: nothing was traded.
+
+    Not a reason to halt: the executor retries (degraded) and trades again once gas money
+    arrives, with no restart."""
 
 
 @dataclass(frozen=True, slots=True)

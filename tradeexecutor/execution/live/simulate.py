@@ -8,8 +8,14 @@ duration of the `with` block. Anything inside that connects the usual way (`conn
 
 `simulation()` adds the state side: the rehearsal writes to `<state>.simulated.json`, a
 fresh copy of the real state taken when the fork starts (the fork starts from the real
-chain's latest block, so the copy and the fork agree). The real state file is read once,
-without its lock, and never written.
+chain's latest block, so the copy and the fork agree); the previous rehearsal's file is kept
+as its first backup. The real state file is read once, without its lock, and never written.
+
+With `continue_previous` (`--continue-simulation`) the previous rehearsal's state is kept
+instead, and the wallet on the new fork is given exactly what that state books: its reserve,
+its gas money and the tokens of its open positions. The market is today's (the fork is of
+the latest block); the books are the rehearsal's. Its transactions existed only on the old
+fork, so a rehearsal that left a trade unfinished cannot be continued.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -32,7 +40,13 @@ from tradeexecutor.errors import UserError
 from tradeexecutor.ethereum.connection import check_chain_id, parse_rpc_urls, redact_url, rpc_env_var
 from tradeexecutor.ethereum.gas import human, native_symbol
 from tradeexecutor.execution.live.rpc_relay import RpcRelay
+from tradeexecutor.execution.live.sync import highest_known_block
 from tradeexecutor.state.identifiers import AssetIdentifier, ChainId
+from tradeexecutor.state.reserve import ReserveRole
+from tradeexecutor.state.state import State
+
+if TYPE_CHECKING:
+    from tradeexecutor.state.store import JSONFileStore
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +118,21 @@ class ForkSession:
             "slots): run the simulation without --simulate-reserve, with the wallet's real balance."
         )
 
+    def catch_up(self, block: int | None) -> None:
+        """Mine empty blocks until the fork reaches `block`. A continued rehearsal's state saw the
+        previous fork's blocks, and a node behind what the state saw is refused as lagging."""
+        behind = (block or 0) - self.web3.eth.block_number
+        if behind > 0:
+            self._rpc("anvil_mine", [hex(behind)])
+
+    def hold(self, holdings: list[BookedHolding]) -> None:
+        """Give the wallet exactly these balances on the fork (a continued rehearsal's books)."""
+        for holding in holdings:
+            if holding.native:
+                self._rpc("anvil_setBalance", [self.wallet_address, hex(holding.quantity_raw)])
+            else:
+                self.set_token_balance(holding.asset.address, holding.quantity_raw)
+
     def _rpc(self, method: str, params: list[object]) -> object:
         answer = self.web3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in answer:
@@ -173,33 +202,97 @@ def start_fork(
 # ---- the state side ----------------------------------------------------------------------------
 
 
+class StateOrigin(StrEnum):
+    copied = "copied"  # a fresh copy of the real state
+    new = "new"  # no real state yet: the rehearsal starts an empty one
+    continued = "continued"  # the previous rehearsal's state (--continue-simulation)
+
+
+@dataclass(frozen=True)
+class Books:
+    """What a continued rehearsal's state books: the wallet's holdings and the newest block it saw."""
+
+    holdings: list[BookedHolding]
+    block: int | None
+
+
+@dataclass(frozen=True)
+class BookedHolding:
+    """What a continued rehearsal's state says the wallet holds of one asset."""
+
+    asset: AssetIdentifier
+    quantity_raw: int
+    native: bool  # the chain's gas token, a balance rather than an ERC-20
+
+
+def booked_holdings(state: State) -> list[BookedHolding]:
+    """Reserve, gas money and the tokens of open and frozen positions, as the state books them."""
+    held: dict[str, BookedHolding] = {}
+    for holding in state.portfolio.reserves.values():
+        native = holding.role == ReserveRole.gas
+        held[holding.asset.key] = BookedHolding(holding.asset, holding.quantity_raw, native)
+    portfolio = state.portfolio
+    for position in (*portfolio.open_positions.values(), *portfolio.frozen_positions.values()):
+        base = position.pair.base
+        before = held.get(base.key)
+        held[base.key] = BookedHolding(
+            base, (before.quantity_raw if before else 0) + position.quantity_raw, False
+        )
+    return list(held.values())
+
+
+NO_BOOKS = Books([], None)
+
+
 def simulated_state_path(real: Path) -> Path:
     """`state/foo.json` -> `state/foo.simulated.json`."""
     return real.with_name(f"{real.stem}.simulated{real.suffix or '.json'}")
 
 
-def prepare_simulated_state(real: Path, simulated: Path) -> bool:
-    """Make `simulated` a fresh copy of `real` (validated), or absent if there is no real state.
+def prepare_simulated_state(
+    real: Path, simulated: Path, *, continue_previous: bool = False
+) -> tuple[StateOrigin, Books]:
+    """Make `simulated` a fresh copy of `real` (validated), or absent if there is no real state;
+    with `continue_previous`, keep it as the previous rehearsal left it.
 
-    Returns whether a real state was copied. The simulated file is written under its own
-    lock, so two rehearsals of one executor cannot share it; `real` is only read.
+    Returns where the simulated state comes from and, when continued, what it books (for the
+    fork's wallet). The simulated file is written under its own lock, so two rehearsals of one
+    executor cannot share it; `real` is only read.
     """
     from tradeexecutor.state.store import JSONFileStore
 
     if simulated.resolve() == real.resolve():
         raise UserError(f"The simulated state file would be the real one ({real}): rename the state file.")
     with JSONFileStore(simulated) as store:
+        if continue_previous:
+            return StateOrigin.continued, _previous_rehearsal(store)
         source = JSONFileStore(real, read_only=True)
         if not source.exists():
             if store.exists():
                 simulated.unlink()  # a previous rehearsal's trades never happened on this new fork
-            return False
+            return StateOrigin.new, NO_BOOKS
         state = source.load()
         if store.exists():
-            store.save(state)
+            store.save(state)  # the previous rehearsal stays as <state>.simulated.json.1
         else:
             store.create(state)
-    return True
+    return StateOrigin.copied, NO_BOOKS
+
+
+def _previous_rehearsal(store: JSONFileStore) -> Books:
+    if not store.exists():
+        raise UserError(
+            f"There is no previous rehearsal to continue ({store.path} does not exist): run with --simulate "
+            "alone to start one from the real state."
+        )
+    state = store.load()
+    unfinished = state.portfolio.pending_trades()
+    if unfinished:
+        raise UserError(
+            f"The previous rehearsal in {store.path} left {len(unfinished)} trade(s) unfinished, whose "
+            "transactions only existed on its fork: start a new rehearsal (without --continue-simulation)."
+        )
+    return Books(booked_holdings(state), highest_known_block(state))
 
 
 @dataclass
@@ -207,10 +300,14 @@ class Simulation:
     fork: ForkSession
     state_path: Path
     real_state_path: Path
-    copied: bool
+    origin: StateOrigin
 
     def describe(self) -> str:
-        origin = f"a copy of {self.real_state_path}" if self.copied else "a new state"
+        origin = {
+            StateOrigin.copied: f"a copy of {self.real_state_path}",
+            StateOrigin.new: "a new state",
+            StateOrigin.continued: "the previous rehearsal, continued: the wallet on the fork holds what it books",
+        }[self.origin]
         return f"{self.fork.describe()} State: {self.state_path} ({origin}); {self.real_state_path} is not touched."
 
     def fund_reserve(self, reserve: AssetIdentifier, amount: Decimal) -> str:
@@ -225,9 +322,11 @@ def simulation(
     strategy_file: Path | None,
     real_state_path: Path,
     *,
+    continue_previous: bool = False,
     env: MutableMapping[str, str] | None = None,
 ) -> Iterator[Simulation]:
-    """A fork of the strategy's chain for the hot wallet, and the simulated state file to use on it."""
+    """A fork of the strategy's chain for the hot wallet, and the simulated state file to use on it
+    (a fresh copy of the real state, or with `continue_previous` the previous rehearsal's)."""
     from tradeexecutor.ethereum.wallet import HotWallet
     from tradeexecutor.strategy.loader import load_strategy_module
 
@@ -244,5 +343,9 @@ def simulation(
     wallet = HotWallet.from_env(env)
     with start_fork(env[env_var], chain_id, wallet.address, env=env) as fork:
         simulated = simulated_state_path(real_state_path)
-        copied = prepare_simulated_state(real_state_path, simulated)
-        yield Simulation(fork=fork, state_path=simulated, real_state_path=real_state_path, copied=copied)
+        origin, books = prepare_simulated_state(
+            real_state_path, simulated, continue_previous=continue_previous
+        )
+        fork.hold(books.holdings)
+        fork.catch_up(books.block)
+        yield Simulation(fork=fork, state_path=simulated, real_state_path=real_state_path, origin=origin)

@@ -10,6 +10,12 @@ At each cycle, before the strategy decides:
    ("found 100 USDC more on chain than booked: external deposit");
 4. both holdings are marked synced with that block number.
 
+A node that answers from a block older than one this wallet was already synced at, or
+older than a block one of its recent transactions was mined in, is lagging (a load
+balancer's stale backend, a node catching up after a restart). Its balances would miss
+trades already booked and be taken for withdrawals, so nothing is read from it: the sync
+raises `NodeLagging`, a transient fault the loop retries until the node has caught up.
+
 While a transaction is still unresolved, balances are not compared: its effect on them is
 unknown, and booking the difference as a deposit would count it twice once it settles.
 """
@@ -25,7 +31,9 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from tradeexecutor.ethereum.batch import batch_rpc
+from tradeexecutor.ethereum.connection import check_chain_id
 from tradeexecutor.ethereum.gas import NATIVE_SYMBOLS, human
+from tradeexecutor.execution.failures import TransientFault
 from tradeexecutor.execution.live.recovery import RecoveryReport, TradeRecovery
 from tradeexecutor.state.identifiers import AssetIdentifier, native_token
 from tradeexecutor.state.reserve import ReserveRole
@@ -35,6 +43,19 @@ from tradeexecutor.state.time import utcnow
 logger = logging.getLogger(__name__)
 
 BALANCE_OF_SELECTOR = "0x70a08231"
+RECENT_TRADES = 20  # whose mined blocks bound the block a sync may read at
+
+
+class NodeLagging(TransientFault):
+    """The node answers from a block older than one we already saw: wait for it to catch up."""
+
+
+def highest_known_block(state: State) -> int | None:
+    """The newest block the state has seen: the last balance sync or a recent mined transaction."""
+    blocks = [h.last_sync_block for h in state.portfolio.reserves.values() if h.last_sync_block is not None]
+    for trade in state.portfolio.newest_trades(RECENT_TRADES):
+        blocks += [tx.block_number for tx in trade.blockchain_transactions if tx.block_number is not None]
+    return max(blocks, default=None)
 
 
 class WalletSync:
@@ -74,7 +95,25 @@ class WalletSync:
         (reserve_raw,) = abi_decode(["uint256"], bytes.fromhex(reserve_hex.removeprefix("0x")))
         return block, reserve_raw, int(native_hex, 16)
 
+    def check_node(self, state: State) -> None:
+        """One round trip: the node must be on our chain and not behind what the state already saw."""
+        chain_hex, block_hex = batch_rpc(self.web3, [("eth_chainId", []), ("eth_blockNumber", [])])
+        if int(chain_hex, 16) != self.reserve.chain_id:
+            check_chain_id(self.web3, self.reserve.chain_id)  # raises ChainIdMismatch with the full sentence
+        self.check_not_lagging(state, int(block_hex, 16))
+
+    def check_not_lagging(self, state: State, block: int) -> None:
+        """NodeLagging when the node's `block` is behind what the state already saw."""
+        known = highest_known_block(state)
+        if known is not None and block < known:
+            raise NodeLagging(
+                f"The node is at block {block}, {known - block} block(s) behind block {known} that this "
+                "wallet was already synced at or traded in: nothing is read from it until it catches up."
+            )
+
     def sync(self, ts: datetime.datetime, state: State) -> None:
+        # before recovery too: a lagging node has not seen our transactions, another chain never will
+        self.check_node(state)
         if self.recovery is not None:
             self.last_recovery = self.recovery.recover(state, self.checkpoint)
             if self.last_recovery.unresolved:
@@ -88,6 +127,7 @@ class WalletSync:
             logger.warning("Balances not synced: trades are still unfinished and no recovery is configured")
             return
         block, reserve_raw, native_raw = self.read_balances()
+        self.check_not_lagging(state, block)  # a load balancer may have switched backends meanwhile
         at = self.clock()
         self._sync_one(state, self.reserve, ReserveRole.reserve, reserve_raw, at, block)
         self._sync_one(state, self.gas_asset, ReserveRole.gas, native_raw, at, block)

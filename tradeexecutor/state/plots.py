@@ -1,5 +1,5 @@
 """Series a strategy draws for people: one named value per cycle, on a pair's price chart or
-in a pane of its own (see `tradeexecutor.strategy.indicators` for the strategy's side).
+in a pane of its own (see `tradeexecutor.strategy.plots` for the strategy's side).
 
 Stored compactly, because a strategy records a few values every cycle for as long as it
 runs: the cycles that recorded anything share one time axis (`times`, Unix seconds), and a
@@ -7,10 +7,10 @@ series holds only its values, aligned to that axis from the cycle it started at 
 `null` marks a cycle the series skipped. Three series over a year of hourly cycles take
 0.58 MB (encoded in under 1 ms), against 1.14 MB as `[time, value]` points (measured).
 
-    "indicators": {"times": [1704067200, 1704070800],
-                   "series": {"fast SMA@1:0x88e6...": {"name": "fast SMA", "pair": "1:0x88e6...",
-                              "ticker": "WETH-USDC", "colour": "#f59e0b", "first": 0,
-                              "values": [2001.5, 2003.25]}}}
+    "plots": {"times": [1704067200, 1704070800],
+              "series": {"fast SMA@1:0x88e6...": {"name": "fast SMA", "pair": "1:0x88e6...",
+                         "ticker": "WETH-USDC", "colour": "#f59e0b", "first": 0,
+                         "values": [2001.5, 2003.25]}}}
 
 Append-only: `times` and every `values` list only grow at the end. The one change in place
 is the value of the latest cycle when that cycle is recorded again (a cycle re-run after a
@@ -51,11 +51,11 @@ PALETTE = (
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
-class IndicatorRefused(StateError, ValueError):
+class PlotRefused(StateError, ValueError):
     """A recording that would store something wrong; nothing was changed."""
 
 
-class IndicatorSeries(msgspec.Struct, kw_only=True, omit_defaults=True):
+class PlotSeries(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One line. On a price chart it has a `pair` (key) and `ticker`; in a pane, a `pane` name."""
 
     name: str
@@ -63,7 +63,7 @@ class IndicatorSeries(msgspec.Struct, kw_only=True, omit_defaults=True):
     ticker: str = ""
     pane: str = ""
     colour: str = ""
-    first: int = 0  # index into Indicators.times of values[0]
+    first: int = 0  # index into Plots.times of values[0]
     values: list[float | None] = msgspec.field(default_factory=list)
 
     def where(self) -> str:
@@ -82,9 +82,9 @@ def series_key(name: str, pair_key: str) -> str:
     return f"{name}@{pair_key}" if pair_key else name
 
 
-class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Plots(msgspec.Struct, kw_only=True, omit_defaults=True):
     times: list[int] = msgspec.field(default_factory=list)
-    series: dict[str, IndicatorSeries] = msgspec.field(default_factory=dict)
+    series: dict[str, PlotSeries] = msgspec.field(default_factory=dict)
 
     def record(
         self,
@@ -96,7 +96,7 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
         ticker: str = "",
         pane: str = "",
         colour: str = "",
-    ) -> IndicatorSeries:
+    ) -> PlotSeries:
         """Store `value` of series `name` for the cycle at `at` (see the module docstring).
 
         `pair`/`ticker` put the series on that pair's price chart, `pane` in a pane of its
@@ -117,7 +117,7 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
         ticker: str = "",
         pane: str = "",
         colour: str = "",
-    ) -> IndicatorSeries:
+    ) -> PlotSeries:
         """`record` with the cycle time as Unix seconds: the strategy's path, once per value
         per cycle, so a known series is only checked for what can change (value, time)."""
         number = float(value) if isinstance(value, float) else _finite(name, value)  # float64 too
@@ -128,47 +128,71 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
         if series is None:
             series = self._new_series(key, name, pair, ticker, pane, colour)
         elif colour and colour != series.colour:
-            raise IndicatorRefused(
-                f"Indicator {name!r} was first recorded with colour {series.colour!r}; it cannot change to "
+            raise PlotRefused(
+                f"Plot {name!r} was first recorded with colour {series.colour!r}; it cannot change to "
                 f"{colour!r}: give the same colour every cycle, or none."
             )
         elif pane != series.pane:
-            raise IndicatorRefused(
-                f"Indicator {name!r} is already drawn {series.where()}; record it there every cycle or give "
+            raise PlotRefused(
+                f"Plot {name!r} is already drawn {series.where()}; record it there every cycle or give "
                 "the other series another name."
             )
         times = self.times
+        if key in self.series:
+            self._append(series, second, number)
+            return series
         if times and second < times[-1]:
-            last = datetime.datetime.fromtimestamp(times[-1], datetime.UTC)
-            at = datetime.datetime.fromtimestamp(second, datetime.UTC)
-            raise IndicatorRefused(
-                f"Indicator {name!r} is recorded for {at.isoformat()}, before the last recorded cycle "
-                f"{last.isoformat()}: indicators are recorded in time order."
-            )
+            raise self._out_of_order(name, second)
         # the checks are done: from here on nothing can fail half-way
         if not times or second > times[-1]:
             times.append(second)
-        if key not in self.series:
-            series.first = len(times) - 1
-            self.series[key] = series
-        offset = len(times) - 1 - series.first
-        values = series.values
-        if offset < len(values):
-            values[offset] = number  # this cycle again: the latest value wins
-        else:
-            if offset > len(values):
-                values.extend([None] * (offset - len(values)))
-            values.append(number)
+        series.first = len(times) - 1
+        self.series[key] = series
+        series.values.append(number)
         return series
 
-    def _new_series(
-        self, key: str, name: str, pair: str, ticker: str, pane: str, colour: str
-    ) -> IndicatorSeries:
+    def append(self, series: PlotSeries, second: int, value: float) -> None:
+        """The value of `series` (one of this Plots' series, stored by `record_second`) for the
+        cycle at `second`: the path of a strategy's second and later calls, which only checks
+        what can change from one call to the next (the value and the time)."""
+        number = float(value) if isinstance(value, float) else _finite(series.name, value)
+        if number - number != 0.0:
+            _finite(series.name, value)
+        self._append(series, second, number)
+
+    def _append(self, series: PlotSeries, second: int, number: float) -> None:
+        times = self.times
+        last = times[-1]  # a stored series has a value, so the axis is not empty
+        if second != last:
+            if second < last:
+                raise self._out_of_order(series.name, second)
+            times.append(second)
+        # the checks are done: from here on nothing can fail half-way
+        offset = len(times) - 1 - series.first
+        values = series.values
+        missing = offset - len(values)
+        if missing == 0:
+            values.append(number)
+        elif missing < 0:
+            values[offset] = number  # this cycle again: the latest value wins
+        else:
+            values.extend([None] * missing)
+            values.append(number)
+
+    def _out_of_order(self, name: str, second: int) -> PlotRefused:
+        last = datetime.datetime.fromtimestamp(self.times[-1], datetime.UTC)
+        at = datetime.datetime.fromtimestamp(second, datetime.UTC)
+        return PlotRefused(
+            f"Plot {name!r} is recorded for {at.isoformat()}, before the last recorded cycle "
+            f"{last.isoformat()}: plots are recorded in time order."
+        )
+
+    def _new_series(self, key: str, name: str, pair: str, ticker: str, pane: str, colour: str) -> PlotSeries:
         """A series not stored yet (record_second stores it once every check passed)."""
-        _check_name("indicator name", name)
+        _check_name("plot name", name)
         if bool(pair) == bool(pane):
-            raise IndicatorRefused(
-                f"Indicator {name!r} needs either a pair (to draw it on that pair's price chart) or "
+            raise PlotRefused(
+                f"Plot {name!r} needs either a pair (to draw it on that pair's price chart) or "
                 "a pane (to draw it in a pane of its own), not both and not neither."
             )
         if pane:
@@ -176,23 +200,23 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
         _check_colour(name, colour)
         for other in self.series.values():
             if other.name == name and bool(other.pane) != bool(pane):
-                raise IndicatorRefused(
-                    f"Indicator {name!r} is already drawn {other.where()}; a series in a pane and one on a "
+                raise PlotRefused(
+                    f"Plot {name!r} is already drawn {other.where()}; a series in a pane and one on a "
                     "price chart need different names."
                 )
         if len(self.series) >= MAX_SERIES:
-            raise IndicatorRefused(
-                f"Indicator {name!r} would be series number {len(self.series) + 1}; at most {MAX_SERIES} are "
+            raise PlotRefused(
+                f"Plot {name!r} would be series number {len(self.series) + 1}; at most {MAX_SERIES} are "
                 "kept: use a fixed set of names (a name that changes every cycle, such as one with a time or a "
                 "number in it, makes a new series each time)."
             )
         panes = {s.pane for s in self.series.values() if s.pane}
         if pane and pane not in panes and len(panes) >= MAX_PANES:
-            raise IndicatorRefused(
-                f"Indicator {name!r} would open pane number {len(panes) + 1} ({pane!r}); at most {MAX_PANES} "
+            raise PlotRefused(
+                f"Plot {name!r} would open pane number {len(panes) + 1} ({pane!r}); at most {MAX_PANES} "
                 "panes are drawn: put related series in one pane."
             )
-        return IndicatorSeries(
+        return PlotSeries(
             name=name,
             pair=pair,
             ticker=ticker,
@@ -200,12 +224,12 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
             colour=colour or PALETTE[len(self.series) % len(PALETTE)],
         )
 
-    def for_pair(self, pair_key: str) -> list[IndicatorSeries]:
+    def for_pair(self, pair_key: str) -> list[PlotSeries]:
         return [s for s in self.series.values() if s.pair == pair_key]
 
-    def panes(self) -> dict[str, list[IndicatorSeries]]:
+    def panes(self) -> dict[str, list[PlotSeries]]:
         """Pane name -> its series, in the order the panes were first recorded."""
-        out: dict[str, list[IndicatorSeries]] = {}
+        out: dict[str, list[PlotSeries]] = {}
         for s in self.series.values():
             if s.pane:
                 out.setdefault(s.pane, []).append(s)
@@ -214,42 +238,36 @@ class Indicators(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 def _check_colour(name: str, colour: str) -> None:
     if colour and not colour.startswith("#") and not colour.isalpha():
-        raise IndicatorRefused(f"Indicator {name!r}: colour {colour!r} is not a CSS colour.")
+        raise PlotRefused(f"Plot {name!r}: colour {colour!r} is not a CSS colour.")
     if colour.startswith("#") and not _HEX_COLOUR.fullmatch(colour):
-        raise IndicatorRefused(
-            f"Indicator {name!r}: colour {colour!r} is not a CSS hex colour such as #1f77b4."
-        )
+        raise PlotRefused(f"Plot {name!r}: colour {colour!r} is not a CSS hex colour such as #1f77b4.")
 
 
 def _seconds(at: datetime.datetime) -> int:
     try:
-        return int(require_utc(at, "indicator time").timestamp())
+        return int(require_utc(at, "plot time").timestamp())
     except ValueError as e:
-        raise IndicatorRefused(str(e)) from None
+        raise PlotRefused(str(e)) from None
 
 
 def _check_name(what: str, name: object) -> None:
     if not isinstance(name, str) or not name.strip():
-        raise IndicatorRefused(f"An {what} must be a non-empty string, got {name!r}.")
+        raise PlotRefused(f"An {what} must be a non-empty string, got {name!r}.")
     if len(name) > MAX_NAME_LENGTH or not name.isprintable():
-        raise IndicatorRefused(
-            f"The {what} {name[:80]!r} must be at most {MAX_NAME_LENGTH} printable characters."
-        )
+        raise PlotRefused(f"The {what} {name[:80]!r} must be at most {MAX_NAME_LENGTH} printable characters.")
 
 
 def _finite(name: object, value: object) -> float:
     """The value as a float; refuses bools, non-numbers, NaN and infinities."""
     if isinstance(value, bool | str | bytes) or value is None:
-        raise IndicatorRefused(f"Indicator {name!r}: {value!r} is not a number.")
+        raise PlotRefused(f"Plot {name!r}: {value!r} is not a number.")
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise IndicatorRefused(
-            f"Indicator {name!r}: {value!r} ({type(value).__name__}) is not a number."
-        ) from None
+        raise PlotRefused(f"Plot {name!r}: {value!r} ({type(value).__name__}) is not a number.") from None
     if not math.isfinite(number):
-        raise IndicatorRefused(
-            f"Indicator {name!r}: {value!r} is not a finite number; skip the call in a cycle that has no value "
+        raise PlotRefused(
+            f"Plot {name!r}: {value!r} is not a finite number; skip the call in a cycle that has no value "
             "(for example while there are too few candles for the average)."
         )
     return number
