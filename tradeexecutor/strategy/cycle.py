@@ -120,4 +120,3 @@ class CycleDuration(StrEnum):
         step = self.timedelta
         count = -(-(end - first) // step)  # ceil
         return list(itertools.accumulate(itertools.repeat(step, count - 1), initial=first))
-
