@@ -127,13 +127,15 @@ def main() -> None:
             f"{combos:,} combinations, 1 pair x 8,760 hourly candles (load average at start {load:.1f}, "
             f"{os.cpu_count()} cores; median of {repeat})"
         )
-        print(f"{'how':<32}{'wall s':>10}{'runs/s':>10}")
+        used = {k: statistics.median(v) for k, v in cores.items()}
+        print(f"{'how':<32}{'wall s':>10}{'runs/s':>10}{'cores the workers got':>24}")
         for label, key in (
             ("plain serial loop", "serial"),
             ("embedded cluster, 1 worker", "workers_1"),
             ("embedded cluster, 2 workers", "workers_2"),
         ):
-            print(f"{label:<32}{med[key]:>10.1f}{combos / med[key]:>10.1f}")
+            got = f"{used[key]:.2f}" if key in used else ""
+            print(f"{label:<32}{med[key]:>10.1f}{combos / med[key]:>10.1f}{got:>24}")
         speedup = med["serial"] / med["workers_2"]
         projection = per_run * 10_000
         print(

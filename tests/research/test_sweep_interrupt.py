@@ -70,9 +70,7 @@ def test_ctrl_c_keeps_finished_runs_and_leaves_no_process(tmp_path: Path) -> Non
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            if (results / "results.parquet").exists() and len(
-                pd.read_parquet(results / "results.parquet")
-            ) >= 2:
+            if (results / "results.parquet").exists() and len(pd.read_parquet(results / "results.parquet")):
                 break
             assert process.poll() is None, process.communicate()
             time.sleep(0.5)
@@ -86,7 +84,7 @@ def test_ctrl_c_keeps_finished_runs_and_leaves_no_process(tmp_path: Path) -> Non
     assert process.returncode == 130, err
     assert "Sweep interrupted:" in err and f"kept in {results / 'results.parquet'}" in err
     kept = pd.read_parquet(results / "results.parquet")
-    assert 2 <= len(kept) < COMBOS
+    assert 1 <= len(kept) < COMBOS
     deadline = time.monotonic() + 15
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.5)
