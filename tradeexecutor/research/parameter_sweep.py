@@ -40,7 +40,7 @@ from tradeexecutor.research.cluster import dask_client, worker_threads
 from tradeexecutor.research.data import CandleSet, load_candle_set
 from tradeexecutor.research.grid import Dimension, SearchSpace
 from tradeexecutor.research.report import render_report, write_report
-from tradeexecutor.research.result import objective_column, summary_columns
+from tradeexecutor.research.result import objective_column, require_long_enough, summary_columns
 from tradeexecutor.research.results import ResultStore, run_key
 from tradeexecutor.research.strategies import StrategySpec, strategy_spec
 from tradeexecutor.research.worker import RunJob, failed_row, run_job
@@ -386,6 +386,7 @@ def sweep(
     _preflight(module, candle_set, start_utc, end_utc)
     columns = summary_columns()
     column, maximise = objective_column(objective, columns)
+    require_long_enough(objective, column, start_utc, end_utc)
     directory = (
         Path(output) if output is not None else Path("sweeps") / Path(spec.label).stem.replace(" ", "-")
     )

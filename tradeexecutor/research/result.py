@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tradeexecutor.analysis.summary import BacktestSummary
+from tradeexecutor.analysis.summary import MIN_DAYS, BacktestSummary
 
 if TYPE_CHECKING:
     from tradeexecutor.state.state import State
@@ -42,7 +42,12 @@ def _number(value: Any) -> float | None:
     return None
 
 
-_RENAMED = {"won": "won_trades", "lost": "lost_trades", "zero": "zero_trades", "period": "period_days"}
+_RENAMED = {
+    "won": "won_round_trips",
+    "lost": "lost_round_trips",
+    "zero": "zero_round_trips",
+    "period": "period_days",
+}
 _DERIVED = ("win_rate", "cagr", "calmar")
 
 
@@ -65,8 +70,8 @@ def summary_figures(summary: BacktestSummary) -> dict[str, float]:
         value = _number(raw)
         if value is not None or raw is None:
             figures[_RENAMED.get(name, name)] = math.nan if value is None else value
-    total = figures.get("total_trades", 0.0)
-    figures["win_rate"] = figures.get("won_trades", 0.0) / total if total else math.nan
+    round_trips = figures.get("round_trips", 0.0)  # a win is a closed position, not a swap
+    figures["win_rate"] = figures.get("won_round_trips", 0.0) / round_trips if round_trips else math.nan
     figures.setdefault("cagr", figures.get("annualised_return_pct", math.nan))
     drawdown = figures.get("max_drawdown", math.nan)
     cagr = figures["cagr"]
@@ -87,6 +92,25 @@ OBJECTIVES: dict[str, tuple[str, bool]] = {
     "win_rate": ("win_rate", True),
     "max_drawdown": ("max_drawdown", False),
 }
+
+
+# figures the summary leaves n/a for a run shorter than MIN_DAYS: a sweep on them would rank NaNs
+NEEDS_MIN_DAYS = frozenset({"sharpe", "sortino", "cagr", "calmar", "annualised_return_pct"})
+
+
+def require_long_enough(
+    objective: str, column: str, start: datetime.datetime, end: datetime.datetime
+) -> None:
+    """One sentence before any run when the objective cannot exist over `start`..`end`."""
+    from tradeexecutor.errors import UserError
+
+    days = (end - start) / datetime.timedelta(days=1)
+    if column in NEEDS_MIN_DAYS and days < MIN_DAYS:
+        raise UserError(
+            f"--objective {objective} needs a backtest of at least {MIN_DAYS} days ({column} is n/a below "
+            f"that), but {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} is {days:.1f} days: widen the range "
+            "or choose --objective return."
+        )
 
 
 def objective_column(name: str, columns: list[str] | None = None) -> tuple[str, bool]:
