@@ -14,6 +14,10 @@ sweep into a fresh results directory so nothing is skipped. speedup_2_workers is
 workers_2. The 10,000-combination projection scales the 2-worker run's per-run time and adds
 its fixed start-up once.
 
+The machine is shared: "cores the workers got" is the workers' CPU seconds over the wall time.
+Two workers can only be twice as fast as one when they get two cores; when other work holds a
+core, that column shows it.
+
 Run: .venv/bin/python benchmarks/sweep.py [--combos N] [--repeat R] [--json]
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -67,9 +72,19 @@ def serial(strategy: Path, combos: list[dict[str, int]]) -> float:
     return time.perf_counter() - began
 
 
-def on_cluster(strategy: Path, space: dict[str, list[int]], workers: int, combos: int, out: Path) -> float:
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (the embedded cluster's workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def on_cluster(
+    strategy: Path, space: dict[str, list[int]], workers: int, combos: int, out: Path
+) -> tuple[float, float]:
+    """(wall seconds, cores the workers got on average: their CPU seconds / wall seconds)."""
     from tradeexecutor.research import sweep
 
+    cpu_before = children_cpu()
     began = time.perf_counter()
     result = sweep(
         strategy,
@@ -83,7 +98,7 @@ def on_cluster(strategy: Path, space: dict[str, list[int]], workers: int, combos
     )
     seconds = time.perf_counter() - began
     assert result.ran == combos and result.failed == 0, (result.ran, result.failed)
-    return seconds
+    return seconds, (children_cpu() - cpu_before) / seconds
 
 
 def main() -> None:
@@ -98,24 +113,29 @@ def main() -> None:
 
         picked = SearchSpace(tuple(Dimension(n, tuple(v)) for n, v in space.items())).sample(combos, 0)
         times: dict[str, list[float]] = {"serial": [], "workers_1": [], "workers_2": []}
+        cores: dict[str, list[float]] = {"workers_1": [], "workers_2": []}
         load = os.getloadavg()[0]
         for r in range(repeat):
             times["serial"].append(serial(strategy, picked))
             for n in (1, 2):
-                times[f"workers_{n}"].append(on_cluster(strategy, space, n, combos, temp / f"out-{r}-{n}"))
+                seconds, used = on_cluster(strategy, space, n, combos, temp / f"out-{r}-{n}")
+                times[f"workers_{n}"].append(seconds)
+                cores[f"workers_{n}"].append(used)
         med = {k: statistics.median(v) for k, v in times.items()}
         per_run = med["workers_2"] / combos
         print(
             f"{combos:,} combinations, 1 pair x 8,760 hourly candles (load average at start {load:.1f}, "
             f"{os.cpu_count()} cores; median of {repeat})"
         )
-        print(f"{'how':<32}{'wall s':>10}{'runs/s':>10}")
+        used = {k: statistics.median(v) for k, v in cores.items()}
+        print(f"{'how':<32}{'wall s':>10}{'runs/s':>10}{'cores the workers got':>24}")
         for label, key in (
             ("plain serial loop", "serial"),
             ("embedded cluster, 1 worker", "workers_1"),
             ("embedded cluster, 2 workers", "workers_2"),
         ):
-            print(f"{label:<32}{med[key]:>10.1f}{combos / med[key]:>10.1f}")
+            got = f"{used[key]:.2f}" if key in used else ""
+            print(f"{label:<32}{med[key]:>10.1f}{combos / med[key]:>10.1f}{got:>24}")
         speedup = med["serial"] / med["workers_2"]
         projection = per_run * 10_000
         print(
@@ -134,6 +154,7 @@ def main() -> None:
                         "speedup_2_workers": round(speedup, 3),
                         "projected_10000_s": round(projection, 1),
                         "load_average": round(load, 2),
+                        "cores_used_2_workers": round(used["workers_2"], 2),
                     }
                 )
             )

@@ -55,7 +55,8 @@ def test_notebook_functions_on_a_dataframe_match_the_hand_calculation(tmp_path: 
     assert result.equity["total_equity"].iloc[-1] == pytest.approx(10043.70945)
     summary = result.summary
     assert all(isinstance(v, float) for v in summary.values())
-    assert summary["total_trades"] == 1.0 and summary["won_trades"] == 1.0 and summary["win_rate"] == 1.0
+    assert summary["total_trades"] == 2.0  # the buy and the sell
+    assert summary["round_trips"] == 1.0 and summary["won_round_trips"] == 1.0 and summary["win_rate"] == 1.0
     assert summary["return_pct"] == pytest.approx(0.004370945)
     assert result.state.portfolio.cash() == Decimal("10043.70945")  # the exact ledger is still there
     figure = result.figure()

@@ -251,7 +251,7 @@ def prepare_backtest(module: StrategyModule, data: MarketData, config: BacktestC
         module.universe_input(timestamp=config.start, execution_mode=ExecutionMode.backtest, data=data)
     )
     check_data(data, universe, config.start, config.end, module.cycle_duration)
-    cycles = list(module.cycle_duration.iterate(config.start, config.end))
+    cycles = module.cycle_duration.grid(config.start, config.end)
     if not cycles:
         raise UserError(
             f"The backtest range {describe_range(config.start, config.end)} holds no "

@@ -40,7 +40,7 @@ from tradeexecutor.research.cluster import dask_client, worker_threads
 from tradeexecutor.research.data import CandleSet, load_candle_set
 from tradeexecutor.research.grid import Dimension, SearchSpace
 from tradeexecutor.research.report import render_report, write_report
-from tradeexecutor.research.result import objective_column, summary_columns
+from tradeexecutor.research.result import objective_column, require_long_enough, summary_columns
 from tradeexecutor.research.results import ResultStore, run_key
 from tradeexecutor.research.strategies import StrategySpec, strategy_spec
 from tradeexecutor.research.worker import RunJob, failed_row, run_job
@@ -48,7 +48,7 @@ from tradeexecutor.strategy.module import StrategyModule
 from tradeexecutor.strategy.parameters import ParameterError, check_name, check_value, with_parameters
 
 Progress = Callable[[int, int], None]
-SAVE_EVERY_SECONDS = 2.0
+SAVE_EVERY_SECONDS = 10.0  # each save rewrites both files: often enough, not O(n^2) work
 NO_WORKERS_TIMEOUT = 30.0
 
 
@@ -168,11 +168,12 @@ class _Plan:
 
 
 class _Saver:
-    """Writes the results at most every SAVE_EVERY_SECONDS, and always at the end."""
+    """Writes the results with the first finished run, then at most every SAVE_EVERY_SECONDS,
+    and always at the end (the caller's final save)."""
 
     def __init__(self, store: ResultStore) -> None:
         self.store = store
-        self.last = time.monotonic()
+        self.last = -SAVE_EVERY_SECONDS
 
     def add(self, row: dict[str, Any]) -> None:
         self.store.add([row])
@@ -385,6 +386,7 @@ def sweep(
     _preflight(module, candle_set, start_utc, end_utc)
     columns = summary_columns()
     column, maximise = objective_column(objective, columns)
+    require_long_enough(objective, column, start_utc, end_utc)
     directory = (
         Path(output) if output is not None else Path("sweeps") / Path(spec.label).stem.replace(" ", "-")
     )

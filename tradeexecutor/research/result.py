@@ -4,8 +4,9 @@
 The figures are the summary's own (`tradeexecutor.analysis.summary`), read generically: every
 number, Decimal, count or duration `BacktestSummary` offers becomes a float, so a figure the
 summary gains (a Sortino ratio, a compounded annual return) appears here and in a sweep's
-results without a change here. Two are derived from the summary's figures: `win_rate`
-(won / closed) and `calmar` (annualised return / max drawdown).
+results without a change here (`round_trip_win_rate`, won / round trips, is named
+`win_rate` here). One is derived from the summary's figures: `calmar` (annualised return /
+max drawdown); `cagr` repeats the annualised return.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tradeexecutor.analysis.summary import BacktestSummary
+from tradeexecutor.analysis.summary import MIN_DAYS, BacktestSummary
 
 if TYPE_CHECKING:
     from tradeexecutor.state.state import State
@@ -42,8 +43,14 @@ def _number(value: Any) -> float | None:
     return None
 
 
-_RENAMED = {"won": "won_trades", "lost": "lost_trades", "zero": "zero_trades", "period": "period_days"}
-_DERIVED = ("win_rate", "cagr", "calmar")
+_RENAMED = {
+    "won": "won_round_trips",
+    "lost": "lost_round_trips",
+    "zero": "zero_round_trips",
+    "period": "period_days",
+    "round_trip_win_rate": "win_rate",  # won / round trips: a win is a closed position, not a swap
+}
+_DERIVED = ("cagr", "calmar")
 
 
 def summary_columns() -> list[str]:
@@ -65,8 +72,6 @@ def summary_figures(summary: BacktestSummary) -> dict[str, float]:
         value = _number(raw)
         if value is not None or raw is None:
             figures[_RENAMED.get(name, name)] = math.nan if value is None else value
-    total = figures.get("total_trades", 0.0)
-    figures["win_rate"] = figures.get("won_trades", 0.0) / total if total else math.nan
     figures.setdefault("cagr", figures.get("annualised_return_pct", math.nan))
     drawdown = figures.get("max_drawdown", math.nan)
     cagr = figures["cagr"]
@@ -87,6 +92,25 @@ OBJECTIVES: dict[str, tuple[str, bool]] = {
     "win_rate": ("win_rate", True),
     "max_drawdown": ("max_drawdown", False),
 }
+
+
+# figures the summary leaves n/a for a run shorter than MIN_DAYS: a sweep on them would rank NaNs
+NEEDS_MIN_DAYS = frozenset({"sharpe", "sortino", "cagr", "calmar", "annualised_return_pct"})
+
+
+def require_long_enough(
+    objective: str, column: str, start: datetime.datetime, end: datetime.datetime
+) -> None:
+    """One sentence before any run when the objective cannot exist over `start`..`end`."""
+    from tradeexecutor.errors import UserError
+
+    days = (end - start) / datetime.timedelta(days=1)
+    if column in NEEDS_MIN_DAYS and days < MIN_DAYS:
+        raise UserError(
+            f"--objective {objective} needs a backtest of at least {MIN_DAYS} days ({column} is n/a below "
+            f"that), but {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} is {days:.1f} days: widen the range "
+            "or choose --objective return."
+        )
 
 
 def objective_column(name: str, columns: list[str] | None = None) -> tuple[str, bool]:

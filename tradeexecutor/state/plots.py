@@ -120,47 +120,41 @@ class Plots(msgspec.Struct, kw_only=True, omit_defaults=True):
     ) -> PlotSeries:
         """`record` with the cycle time as Unix seconds: the strategy's path, once per value
         per cycle, so a known series is only checked for what can change (value, time)."""
-        number = float(value) if isinstance(value, float) else _finite(name, value)  # float64 too
-        if number - number != 0.0:  # NaN or an infinity (the common case costs one subtraction)
-            _finite(name, value)
         key = series_key(name, pair)
         series = self.series.get(key)
-        if series is None:
-            series = self._new_series(key, name, pair, ticker, pane, colour)
-        elif colour and colour != series.colour:
-            raise PlotRefused(
-                f"Plot {name!r} was first recorded with colour {series.colour!r}; it cannot change to "
-                f"{colour!r}: give the same colour every cycle, or none."
-            )
-        elif pane != series.pane:
-            raise PlotRefused(
-                f"Plot {name!r} is already drawn {series.where()}; record it there every cycle or give "
-                "the other series another name."
-            )
-        times = self.times
-        if key in self.series:
-            self._append(series, second, number)
+        if series is not None:
+            if colour and colour != series.colour:
+                raise PlotRefused(
+                    f"Plot {name!r} was first recorded with colour {series.colour!r}; it cannot change to "
+                    f"{colour!r}: give the same colour every cycle, or none."
+                )
+            if pane != series.pane:
+                raise PlotRefused(
+                    f"Plot {name!r} is already drawn {series.where()}; record it there every cycle or give "
+                    "the other series another name."
+                )
+            self.append(series, second, value)
             return series
+        number = _finite(name, value)
+        series = self._new_series(key, name, pair, ticker, pane, colour)
+        times = self.times
         if times and second < times[-1]:
             raise self._out_of_order(name, second)
         # the checks are done: from here on nothing can fail half-way
         if not times or second > times[-1]:
             times.append(second)
         series.first = len(times) - 1
-        self.series[key] = series
         series.values.append(number)
+        self.series[key] = series
         return series
 
     def append(self, series: PlotSeries, second: int, value: float) -> None:
         """The value of `series` (one of this Plots' series, stored by `record_second`) for the
         cycle at `second`: the path of a strategy's second and later calls, which only checks
         what can change from one call to the next (the value and the time)."""
-        number = float(value) if isinstance(value, float) else _finite(series.name, value)
-        if number - number != 0.0:
+        number = float(value) if isinstance(value, float) else _finite(series.name, value)  # float64 too
+        if number - number != 0.0:  # NaN or an infinity (the common case costs one subtraction)
             _finite(series.name, value)
-        self._append(series, second, number)
-
-    def _append(self, series: PlotSeries, second: int, number: float) -> None:
         times = self.times
         last = times[-1]  # a stored series has a value, so the axis is not empty
         if second != last:

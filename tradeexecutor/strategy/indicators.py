@@ -18,7 +18,8 @@ the cycle.
 Backtest and live read the same values: a backtest computes the series once over all its
 candles, a live cycle computes them over the candles it has; because row i may only use
 candles up to i, both give the same number for the same candle. A backtest checks that
-promise: it computes the series again over the first half of the candles and refuses a
+promise: it computes the series again over the first half of the candles (at most 5,000)
+and refuses a
 series whose rows differ (a `shift(-1)`, a centred window or a normalisation by the whole
 series' maximum would peek into the future).
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from tradeexecutor.strategy.universe_view import UniverseView
 
 _MIN_CHECK_ROWS = 8
+_MAX_CHECK_ROWS = 5_000  # the look-ahead check recomputes at most this many rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ class IndicatorTable:
         for pair, frame in frames.items():
             arrays[pair.key] = _call(function, strategy_path, pair, frame, parameters, execution_mode)
             if check_lookahead and len(frame) >= 2 * _MIN_CHECK_ROWS:
-                prefix = frame.iloc[: len(frame) // 2]
+                prefix = frame.iloc[: min(len(frame) // 2, _MAX_CHECK_ROWS)]
                 early = _call(function, strategy_path, pair, prefix, parameters, execution_mode)
                 _check_causal(arrays[pair.key], early, pair, strategy_path)
         return cls(arrays)

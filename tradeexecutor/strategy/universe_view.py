@@ -94,7 +94,8 @@ class UniverseView:
         return self.universe.tokens
 
     def get_pair_by_ticker(self, ticker: str, exchange_slug: str | None = None) -> TradingPairIdentifier:
-        return self.universe.get_pair_by_ticker(ticker, exchange_slug)
+        found = self.universe._ticker_cache.get((ticker, exchange_slug))  # strategies ask every cycle
+        return found if found is not None else self.universe.get_pair_by_ticker(ticker, exchange_slug)
 
     def get_pair(self, base: str, quote: str, exchange_slug: str | None = None) -> TradingPairIdentifier:
         return self.universe.get_pair(base, quote, exchange_slug)
