@@ -711,6 +711,7 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
     proxy = lane.proxy
     fault_started = threading.Event()
     healed: list[float] = []
+    crash_block: list[int] = []  # the block of the price crash: the stop-loss sell comes after it
 
     def heal() -> None:
         """Called from the lane's own thread: a node started from a short-lived thread would be
@@ -731,6 +732,7 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
         fault_started.set()
         if phase == "trigger check":
             lane.move_price("WETH", 0.6)  # through the stop, while the node goes away
+            crash_block.append(lane.web3.eth.block_number)  # type: ignore[union-attr]
         if mode == RESTART:
             lane.stop_node()
         else:
@@ -782,7 +784,7 @@ def run_outage(lane: Lane, mode: str, phase: str, down: float) -> ScenarioResult
         if phase == "trigger check":
             wait_until(
                 lambda: (
-                    _stop_loss_sold(lane, wallet.address, from_block)
+                    _stop_loss_sold(lane, wallet.address, crash_block[0] if crash_block else from_block)
                     and stop_sold.append(time.monotonic()) is None
                 ),
                 STOP_LOSS_CHECK_SECONDS + 40,
