@@ -26,6 +26,21 @@ class StrategyReturnError(TypeError):
     """decide_trades() returned something other than a list of trades."""
 
 
+class CycleInterrupted(TransientFault):
+    """Execution stopped short: a trade's transaction has an outcome nobody knows yet (the node
+    went away after it was sent, or it is not mined in time). The cycle is not marked completed,
+    so it is retried within its window: the retry's sync resolves that trade from the chain and
+    the strategy decides again on what actually happened, instead of its plan being lost."""
+
+    def __init__(self, report: CycleReport) -> None:
+        names = ", ".join(f"#{t.trade_id} {t.pair.ticker}" for t in report.trades if t.is_pending)
+        super().__init__(
+            f"the outcome of trade(s) {names} is not known yet (sent, then the node did not answer or the "
+            "transaction is not mined yet): the cycle is retried once the next sync has resolved them"
+        )
+        self.report = report
+
+
 class CycleNotSaved(TransientFault):
     """The cycle completed (its trades are booked in the state in memory), but saving the state
     failed: the caller reports the cycle and saves again later. The cause is chained."""
@@ -98,6 +113,11 @@ class CycleRunner:
         if trades:
             self.execution_model.execute_trades(ts, self.state, trades, self.checkpoint)
             self.valuation_model.revalue(ts, self.state)
+            if any(t.is_pending for t in trades):
+                self.checkpoint()
+                raise CycleInterrupted(
+                    CycleReport(timestamp=ts, trades=trades, duration=time.perf_counter() - started)
+                )
         self.state.record_statistics(ts)
         self.state.mark_cycle_completed(ts)
         report = CycleReport(timestamp=ts, trades=trades, duration=time.perf_counter() - started)
