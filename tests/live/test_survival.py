@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tradeexecutor.devchain.chaos import Lane, wait_until
+from tradeexecutor.devchain.chaos import Lane, verify_wallet, wait_until
 from tradeexecutor.devchain.rpc_proxy import REFUSE
 
 pytestmark = pytest.mark.slow
@@ -108,7 +108,7 @@ def test_a_strategy_that_raises_every_cycle_halts_and_its_stops_keep_protecting(
         assert "are still checked every 5s. Fix the cause and restart." in text
     finally:
         assert executor.stop() == 0
-    v = lane.verify(wallet.address, workdir / "state.json", start_block)
+    v = verify_wallet(lane, wallet.address, workdir / "state.json", start_block)
     assert (v.lost, v.duplicated, v.swaps_on_chain) == (0, 0, 2), v.problems
 
 
@@ -173,5 +173,5 @@ def test_a_lagging_node_degrades_then_a_node_of_another_chain_halts_everything(l
         for node in (lagging, other_chain):
             if node is not None:
                 node.stop()
-    v = lane.verify(wallet.address, workdir / "state.json", start_block)
+    v = verify_wallet(lane, wallet.address, workdir / "state.json", start_block)
     assert (v.lost, v.duplicated, v.swaps_on_chain) == (0, 0, 2), v.problems

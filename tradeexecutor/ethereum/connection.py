@@ -125,6 +125,7 @@ class FailoverHTTPProvider(JSONBaseProvider):
         self.expected_chain_id: int | None = None
         self._verified: set[int] = set()  # indexes of URLs known to be on expected_chain_id
         self._wrong_chains: dict[int, int] = {}  # index -> the chain id it answered last time
+        self._failing: set[int] = set()  # indexes of URLs in an outage (warned once)
 
     @property
     def hosts(self) -> str:
@@ -222,11 +223,18 @@ class FailoverHTTPProvider(JSONBaseProvider):
                         with self._lock:
                             self._current = index
                         logger.warning("JSON-RPC failover: now using %s", redact_url(url))
+                    if index in self._failing:
+                        self._failing.discard(index)
+                        logger.warning("JSON-RPC node %s answers again", redact_url(url))
                     return outcome
                 failures[redact_url(url)] = outcome
                 with self._lock:
                     self._verified.discard(index)  # check its chain again once it answers
-                logger.warning(
+                    first = index not in self._failing
+                    self._failing.add(index)
+                # one warning per outage of a URL; its retries at debug level (a node down for an
+                # hour would otherwise log thousands of lines)
+                (logger.warning if first else logger.debug)(
                     "JSON-RPC node %s %s on %s (round %d of %d)",
                     redact_url(url),
                     outcome,

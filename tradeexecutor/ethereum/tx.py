@@ -391,8 +391,10 @@ def wait_for_confirmation(
                     )
                     receipt = again
         except RPCUnavailable as e:
+            (logger.debug if node_failed else logger.warning)(
+                "Node unreachable while waiting for %s, will retry: %s", signed.tx_hash, e
+            )
             node_failed = True
-            logger.warning("Node unreachable while waiting for %s, will retry: %s", signed.tx_hash, e)
         if time.monotonic() >= deadline:
             raise ConfirmationTimeout(signed, timeout, receipt["blockNumber"] if receipt else None)
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

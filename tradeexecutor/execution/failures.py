@@ -25,6 +25,7 @@ by the layer that happened to re-raise it.
 from __future__ import annotations
 
 import datetime
+import errno
 import logging
 import socket
 import time
@@ -53,10 +54,6 @@ class FaultKind(StrEnum):
     transient = "transient"
     strategy = "strategy"
     invariant = "invariant"
-
-
-class InvariantViolation(Exception):
-    """Base for our own exceptions that mean the books cannot be trusted (e.g. a failed audit)."""
 
 
 class TransientFault(Exception):
@@ -148,7 +145,7 @@ def _names(exc: BaseException) -> set[str]:
 def _kind_of_one(exc: BaseException) -> FaultKind | None:
     """The kind this exception alone stands for, or None when it says nothing by itself."""
     names = _names(exc)
-    if isinstance(exc, InvariantViolation | IntegrityError | IllegalTransition | InsufficientBalance):
+    if isinstance(exc, IntegrityError | IllegalTransition | InsufficientBalance):
         return FaultKind.invariant
     if isinstance(exc, StateSaveRefused | StateFileCorrupt) or names & INVARIANT_NAMES:
         return FaultKind.invariant
@@ -158,11 +155,8 @@ def _kind_of_one(exc: BaseException) -> FaultKind | None:
         return FaultKind.transient
     if isinstance(exc, ConnectionError | TimeoutError | socket.timeout):
         return FaultKind.transient
-    if isinstance(exc, OSError) and exc.errno is not None:
-        import errno
-
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN):
-            return FaultKind.transient
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN):
+        return FaultKind.transient
     if names & _RPC_ERROR_NAMES:
         text = str(exc).lower()
         if any(m in text for m in TRANSIENT_RPC_MESSAGES):

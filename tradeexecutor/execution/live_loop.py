@@ -43,7 +43,7 @@ from typing import Protocol
 from tradeexecutor.execution import publish
 from tradeexecutor.execution.failures import Fault, FaultKind, classify, exception_chain
 from tradeexecutor.execution.run_state import RunState
-from tradeexecutor.execution.runner import CycleNotSaved, CycleRunner
+from tradeexecutor.execution.runner import CycleInterrupted, CycleNotSaved, CycleRunner
 from tradeexecutor.reporting.log_context import log_context
 from tradeexecutor.reporting.reporter import Reporter
 from tradeexecutor.state.errors import StateStoreError
@@ -346,6 +346,18 @@ class LiveLoop:
             report = self.runner.run_cycle(ts)
         except CycleNotSaved as e:  # done, but not written down: report it, then the loop saves again
             report, unsaved = e.report, e
+        except CycleInterrupted as e:  # cut short by the node: say what went through, then retry
+            self._publish_after_save()
+            self.run_state.publish(
+                positions=publish.positions_documents(self.state), trades=publish.trades_documents(self.state)
+            )
+            logger.warning(
+                "Cycle %d for %s interrupted: %s.",
+                number,
+                ts.isoformat(),
+                publish.cycle_outcome(e.report.trades),
+            )
+            raise
         self._publish_after_save()
         gas_units, gas_native = publish.gas_spent(report.trades)
         self.reporter.cycle_completed(

@@ -45,6 +45,21 @@ class CycleReport(NamedTuple):
         return [t for t in self.trades if t.status == TradeStatus.failed]
 
 
+class CycleInterrupted(TransientFault):
+    """Execution stopped short: a trade's transaction has an outcome nobody knows yet (the node
+    went away after it was sent, or it is not mined in time). The cycle is not marked completed,
+    so it is retried within its window: the retry's sync resolves that trade from the chain and
+    the strategy decides again on what actually happened, instead of its plan being lost."""
+
+    def __init__(self, report: CycleReport) -> None:
+        names = ", ".join(f"#{t.trade_id} {t.pair.ticker}" for t in report.trades if t.is_pending)
+        super().__init__(
+            f"the outcome of trade(s) {names} is not known yet (sent, then the node did not answer or the "
+            "transaction is not mined yet): the cycle is retried once the next sync has resolved them"
+        )
+        self.report = report
+
+
 class CycleNotSaved(TransientFault):
     """The cycle completed (its trades are booked in the state in memory), but saving the state
     failed: the caller reports the cycle and saves again later. The cause is chained."""
@@ -130,6 +145,9 @@ class CycleRunner:
             self.execution_model.execute_trades(ts, state, trades, self.checkpoint)
             if portfolio.open_positions or portfolio.frozen_positions:
                 self.valuation_model.revalue(ts, state)
+            if any(t.is_pending for t in trades):
+                self.checkpoint()
+                raise CycleInterrupted(CycleReport(ts, trades, time.perf_counter() - started))
         if self.statistics_due is None or self.statistics_due(ts):
             state.record_statistics(ts)
         state.mark_cycle_completed(ts)
